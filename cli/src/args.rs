@@ -1,0 +1,69 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// reeldb: an embedded database for collections of images and video frames.
+///
+/// `reeldb news.reeldb` opens the database (creating it if absent) and starts the SQL shell;
+/// with a script on standard input (`reeldb news.reeldb < script.sql`) it runs the script.
+#[derive(Debug, Parser)]
+#[command(name = "reeldb", version, args_conflicts_with_subcommands = true)]
+pub struct Args {
+    /// The database directory to open.
+    pub database: Option<PathBuf>,
+
+    /// How results are printed.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub mode: Format,
+
+    /// Open the database read-only.
+    #[arg(long)]
+    pub read_only: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run SQL and print the result of the last statement.
+    Query {
+        /// The database directory.
+        database: PathBuf,
+        /// The SQL to run; several statements may be separated by semicolons.
+        sql: String,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Write the result to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned table for people.
+    Table,
+    /// Comma-separated values with a header.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// A Markdown table.
+    Markdown,
+    /// Apache Parquet (needs --output).
+    Parquet,
+}
+
+impl Format {
+    /// Parses a `.mode` argument.
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::from_str(name, true).ok()
+    }
+}

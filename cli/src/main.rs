@@ -1,0 +1,138 @@
+//! The `reeldb` command: the SQL shell, scripts, and one-shot queries.
+//!
+//! Exit codes: 0 success (also when standard output is closed early), 1 a statement failed,
+//! 2 a usage or I/O error (including a database that cannot be opened).
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod args;
+mod output;
+mod runner;
+mod shell;
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use reeldb_query::{Session, split_statements};
+
+use crate::args::{Args, Command, Format};
+use crate::runner::Runner;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) if shell::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<ExitCode> {
+    let args = Args::parse();
+    if let Some(Command::Query {
+        database,
+        sql,
+        format,
+        output,
+    }) = args.command
+    {
+        let runner = Runner::new(open(&database, false)?, format)?;
+        return query(&runner, &sql, format, output.as_deref());
+    }
+    let Some(database) = args.database else {
+        eprintln!(
+            "usage: reeldb DATABASE            open (or create) a database and start the shell\n       \
+             reeldb query DATABASE SQL  run SQL and print the result\n       \
+             reeldb --help              all options"
+        );
+        return Ok(ExitCode::from(2));
+    };
+    let mut runner = Runner::new(open(&database, args.read_only)?, args.mode)?;
+    if std::io::stdin().is_terminal() {
+        shell::interactive(&mut runner)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("cannot read the script from standard input")?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let ok = shell::script(&mut runner, &text, &mut out)?;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn open(path: &std::path::Path, read_only: bool) -> Result<Session> {
+    let db = reeldb_engine::Database::builder()
+        .read_only(read_only)
+        .create_if_missing(!read_only)
+        .open(path)
+        .with_context(|| format!("cannot open database '{}'", path.display()))?;
+    Ok(Session::new(db))
+}
+
+/// `reeldb query`: runs the statements and writes the last one's result.
+fn query(
+    runner: &Runner,
+    sql: &str,
+    format: Format,
+    output: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    let statements = split_statements(sql);
+    if statements.is_empty() {
+        eprintln!("Error: no SQL statement given");
+        return Ok(ExitCode::from(2));
+    }
+    let mut last = None;
+    for statement in &statements {
+        match runner.query(&statement.text, None) {
+            Ok(result) => last = result,
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    let Some(result) = last else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    match (format, output) {
+        (Format::Parquet, Some(path)) => {
+            output::write_parquet(path, &result.schema, &result.batches)?;
+        }
+        (_, Some(path)) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create '{}'", path.display()))?;
+            let mut writer = std::io::BufWriter::new(file);
+            output::write_batches(
+                &mut writer,
+                format,
+                &result.schema,
+                &result.batches,
+                result.total_rows,
+            )?;
+            writer.flush()?;
+        }
+        (_, None) => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            output::write_batches(
+                &mut out,
+                format,
+                &result.schema,
+                &result.batches,
+                result.total_rows,
+            )?;
+            out.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

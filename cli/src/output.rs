@@ -1,0 +1,233 @@
+//! Printing results: table, CSV, JSON, JSON lines, Markdown and Parquet.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+
+use crate::args::Format;
+
+/// In table mode, at most this many rows are drawn; the rest are counted.
+pub const TABLE_ROW_LIMIT: usize = 200;
+/// Vectors show this many leading elements in table and Markdown modes.
+const VECTOR_PREVIEW: usize = 4;
+/// Longer text is cut in table mode.
+const CELL_WIDTH: usize = 60;
+
+/// Writes `batches` in `format` to `out`. `total_rows` may exceed the rows in `batches` when
+/// the caller stopped collecting (table mode); the difference is reported.
+pub fn write_batches(
+    out: &mut dyn Write,
+    format: Format,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    total_rows: usize,
+) -> Result<()> {
+    match format {
+        Format::Table => write_table(out, schema, batches, total_rows),
+        Format::Markdown => write_markdown(out, schema, batches),
+        Format::Csv => {
+            let mut writer = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(out);
+            for batch in batches {
+                writer.write(&lists_as_text(batch)?)?;
+            }
+            Ok(())
+        }
+        Format::Json => {
+            let mut writer = arrow::json::ArrayWriter::new(out);
+            let refs: Vec<&RecordBatch> = batches.iter().collect();
+            writer.write_batches(&refs)?;
+            writer.finish()?;
+            Ok(())
+        }
+        Format::Jsonl => {
+            let mut writer = arrow::json::LineDelimitedWriter::new(out);
+            let refs: Vec<&RecordBatch> = batches.iter().collect();
+            writer.write_batches(&refs)?;
+            writer.finish()?;
+            Ok(())
+        }
+        Format::Parquet => bail!("Parquet output needs a file: add --output FILE"),
+    }
+}
+
+/// Writes `batches` to a Parquet file.
+pub fn write_parquet(
+    path: &std::path::Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<()> {
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("cannot create '{}'", path.display()))?;
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, Arc::clone(schema), None)?;
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    writer.close()?;
+    Ok(())
+}
+
+fn write_table(
+    out: &mut dyn Write,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    total_rows: usize,
+) -> Result<()> {
+    if schema.fields().is_empty() {
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(schema.fields().iter().map(|f| f.name().clone()));
+    let mut shown = 0;
+    for batch in batches {
+        let cells = format_columns(batch, true)?;
+        for row in 0..batch.num_rows() {
+            if shown == TABLE_ROW_LIMIT {
+                break;
+            }
+            table.add_row(cells.iter().map(|c| c[row].clone()));
+            shown += 1;
+        }
+    }
+    for (i, field) in schema.fields().iter().enumerate() {
+        if field.data_type().is_numeric()
+            && let Some(column) = table.column_mut(i)
+        {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    writeln!(out, "{table}")?;
+    let noun = if total_rows == 1 { "row" } else { "rows" };
+    if total_rows > shown {
+        writeln!(
+            out,
+            "{total_rows} {noun} ({shown} shown; use LIMIT, or .mode csv to see all)"
+        )?;
+    } else {
+        writeln!(out, "{total_rows} {noun}")?;
+    }
+    Ok(())
+}
+
+fn write_markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+    let escape = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let names: Vec<String> = schema.fields().iter().map(|f| escape(f.name())).collect();
+    writeln!(out, "| {} |", names.join(" | "))?;
+    let rule: Vec<&str> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if f.data_type().is_numeric() {
+                "---:"
+            } else {
+                "---"
+            }
+        })
+        .collect();
+    writeln!(out, "| {} |", rule.join(" | "))?;
+    for batch in batches {
+        let cells = format_columns(batch, false)?;
+        for row in 0..batch.num_rows() {
+            let values: Vec<String> = cells.iter().map(|c| escape(&c[row])).collect();
+            writeln!(out, "| {} |", values.join(" | "))?;
+        }
+    }
+    Ok(())
+}
+
+/// Formats every cell of `batch` as text, column by column.
+fn format_columns(batch: &RecordBatch, cut: bool) -> Result<Vec<Vec<String>>> {
+    let options = FormatOptions::default().with_null("NULL");
+    batch
+        .columns()
+        .iter()
+        .map(|column| {
+            if let DataType::FixedSizeList(_, _) = column.data_type() {
+                return Ok(vector_previews(column));
+            }
+            let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
+            Ok((0..column.len())
+                .map(|row| {
+                    let text = formatter.value(row).to_string();
+                    if cut && text.chars().count() > CELL_WIDTH {
+                        let head: String = text.chars().take(CELL_WIDTH - 1).collect();
+                        format!("{head}…")
+                    } else {
+                        text
+                    }
+                })
+                .collect())
+        })
+        .collect()
+}
+
+/// `[0.1, 0.2, 0.3, 0.4, … 512 values]` for each vector.
+fn vector_previews(column: &ArrayRef) -> Vec<String> {
+    let list = column.as_fixed_size_list();
+    let options = FormatOptions::default();
+    let values = list.values();
+    let Ok(formatter) = ArrayFormatter::try_new(values.as_ref(), &options) else {
+        return vec!["?".to_string(); list.len()];
+    };
+    let dim = list.value_length() as usize;
+    (0..list.len())
+        .map(|row| {
+            if list.is_null(row) {
+                return "NULL".to_string();
+            }
+            let start = row * dim;
+            let shown: Vec<String> = (start..start + dim.min(VECTOR_PREVIEW))
+                .map(|i| formatter.value(i).to_string())
+                .collect();
+            if dim > VECTOR_PREVIEW {
+                format!("[{}, … {dim} values]", shown.join(", "))
+            } else {
+                format!("[{}]", shown.join(", "))
+            }
+        })
+        .collect()
+}
+
+/// CSV has no lists: write them as `[1.0, 2.0]` text, which `COPY ... FROM` reads back.
+fn lists_as_text(batch: &RecordBatch) -> Result<RecordBatch> {
+    let needs = batch.columns().iter().any(|c| is_list(c.data_type()));
+    if !needs {
+        return Ok(batch.clone());
+    }
+    let options = FormatOptions::default();
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if is_list(column.data_type()) {
+            let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
+            let text: StringArray = (0..column.len())
+                .map(|i| column.is_valid(i).then(|| formatter.value(i).to_string()))
+                .collect();
+            fields.push(Field::new(field.name(), DataType::Utf8, true));
+            columns.push(Arc::new(text));
+        } else {
+            fields.push(field.as_ref().clone());
+            columns.push(Arc::clone(column));
+        }
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+fn is_list(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _)
+    )
+}

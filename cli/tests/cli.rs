@@ -1,0 +1,220 @@
+//! The `reeldb` binary, run as a real child process: scripts on standard input, the `query`
+//! subcommand and its formats, dot-commands, and exit codes.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn reeldb(args: &[&str], stdin: &str, cwd: &Path) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reeldb"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start reeldb");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const SETUP: &str = "
+CREATE TABLE frames (id BIGINT, video TEXT, ts DOUBLE, embedding VECTOR(4));
+INSERT INTO frames VALUES
+  (1, 'RUSSIA1_20231017', 0.0, [0.1, 0.2, 0.3, 0.4]),
+  (2, 'RUSSIA1_20231017', 4.0, [0.5, 0.6, 0.7, 0.8]),
+  (3, 'BBC_20231017', 0.0, [1, 0, 0, 0]);
+";
+
+#[test]
+fn a_script_on_stdin_creates_loads_and_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "{SETUP}
+.mode csv
+SELECT video, count(*) AS n FROM frames GROUP BY video ORDER BY video;
+"
+    );
+    let out = reeldb(&["news.reeldb"], &script, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.ends_with("video,n\nBBC_20231017,1\nRUSSIA1_20231017,2\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn query_subcommand_writes_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(reeldb(&["news.reeldb"], SETUP, dir.path()).status.success());
+    let sql = "SELECT id, video, embedding FROM frames WHERE id < 3 ORDER BY id";
+    let csv = reeldb(
+        &["query", "news.reeldb", sql, "--format", "csv"],
+        "",
+        dir.path(),
+    );
+    assert_eq!(
+        text(&csv.stdout),
+        "id,video,embedding\n1,RUSSIA1_20231017,\"[0.1, 0.2, 0.3, 0.4]\"\n\
+         2,RUSSIA1_20231017,\"[0.5, 0.6, 0.7, 0.8]\"\n"
+    );
+    let json = reeldb(
+        &[
+            "query",
+            "news.reeldb",
+            "SELECT id FROM frames ORDER BY id",
+            "-f",
+            "json",
+        ],
+        "",
+        dir.path(),
+    );
+    assert_eq!(text(&json.stdout), "[{\"id\":1},{\"id\":2},{\"id\":3}]");
+    let markdown = reeldb(
+        &[
+            "query",
+            "news.reeldb",
+            "SELECT id, video FROM frames WHERE id = 3",
+            "-f",
+            "markdown",
+        ],
+        "",
+        dir.path(),
+    );
+    assert_eq!(
+        text(&markdown.stdout),
+        "| id | video |\n| ---: | --- |\n| 3 | BBC_20231017 |\n"
+    );
+    let table = reeldb(&["query", "news.reeldb", sql], "", dir.path());
+    let table = text(&table.stdout);
+    assert!(
+        table.contains("RUSSIA1_20231017") && table.ends_with("2 rows\n"),
+        "{table}"
+    );
+
+    // Parquet goes to a file, and the file loads back with COPY FROM.
+    let parquet = reeldb(
+        &[
+            "query",
+            "news.reeldb",
+            "SELECT * FROM frames",
+            "--format",
+            "parquet",
+            "--output",
+            "out.parquet",
+        ],
+        "",
+        dir.path(),
+    );
+    assert!(parquet.status.success(), "{}", text(&parquet.stderr));
+    let reload = reeldb(
+        &[
+            "query",
+            "news.reeldb",
+            "CREATE TABLE copy AS SELECT * FROM frames WHERE false; COPY copy FROM 'out.parquet'; SELECT count(*) FROM copy",
+            "-f",
+            "csv",
+        ],
+        "",
+        dir.path(),
+    );
+    assert_eq!(
+        text(&reload.stdout),
+        "count(*)\n3\n",
+        "{}",
+        text(&reload.stderr)
+    );
+}
+
+#[test]
+fn dot_commands_list_and_describe_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!("{SETUP}\n.tables\n.schema frames\n.help\n");
+    let out = reeldb(&["news.reeldb"], &script, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("│ frames │"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "CREATE TABLE frames (\n  id BIGINT,\n  video TEXT,\n  ts DOUBLE,\n  embedding VECTOR(4)\n);"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains(".timer on|off"), "{stdout}");
+}
+
+#[test]
+fn a_failing_statement_exits_1_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "CREATE TABLE t (x INT);\n\nSELECT nope FROM t;\nSELECT 1;\n";
+    let out = reeldb(&["news.reeldb"], script, dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("Error: line 3:"), "{stderr}");
+    assert!(stderr.contains("nope"), "{stderr}");
+
+    let out = reeldb(&["query", "news.reeldb", "SELEC 1"], "", dir.path());
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = reeldb(&["--no-such-flag"], "", dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let out = reeldb(&[], "", dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::write(dir.path().join("plain.txt"), "not a database").unwrap();
+    let out = reeldb(&["query", "plain.txt", "SELECT 1"], "", dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is not a reeldb database"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = reeldb(
+        &["query", "news.reeldb", "SELECT 1", "-f", "parquet"],
+        "",
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--output"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        reeldb(
+            &["news.reeldb"],
+            "CREATE TABLE t AS SELECT * FROM generate_series(1, 100000) AS s(x);",
+            dir.path()
+        )
+        .status
+        .success()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reeldb"))
+        .args(["query", "news.reeldb", "SELECT * FROM t", "-f", "csv"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away, as with `| head`
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -1,0 +1,292 @@
+//! The manifest: the catalog of one committed version of the database.
+//!
+//! A manifest lists every table, its columns and its data files. Manifests are immutable; a
+//! commit publishes a new one under the next version number. On disk a manifest is a one-line
+//! header followed by a JSON body:
+//!
+//! ```text
+//! REELDB-MANIFEST <format> <body length in bytes> <crc32 of body, 8 hex digits>\n
+//! {"version":7,"next_table_id":3,"tables":[...]}
+//! ```
+//!
+//! The header makes truncation and bit rot detectable before the JSON is parsed; see
+//! `docs/format.md` for the full format and its invariants.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Magic word at the start of every manifest file.
+pub const MANIFEST_MAGIC: &str = "REELDB-MANIFEST";
+
+/// The newest manifest format this build writes and reads.
+pub const MANIFEST_FORMAT: u32 = 1;
+
+/// One committed version of the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The version number; the first commit of a new database is version 1.
+    pub version: u64,
+    /// The id the next created table gets. Ids are never reused, so a dropped table's files
+    /// can never be confused with a new table's.
+    pub next_table_id: u64,
+    /// The tables, sorted by name.
+    pub tables: Vec<TableEntry>,
+}
+
+/// A table in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableEntry {
+    /// Unique id; data files live under `data/t<id>/`.
+    pub id: u64,
+    /// The table name, as the user wrote it.
+    pub name: String,
+    /// The columns, in order.
+    pub columns: Vec<ColumnEntry>,
+    /// The data files that hold the table's rows.
+    pub files: Vec<DataFileEntry>,
+}
+
+/// A column in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnEntry {
+    /// The column name.
+    pub name: String,
+    /// The Arrow data type, in Arrow's own textual form (`Int64`, `Utf8`,
+    /// `FixedSizeList(4 x Float32)`, ...), which `DataType::from_str` reads back.
+    pub data_type: String,
+    /// Whether the column admits NULL.
+    pub nullable: bool,
+}
+
+/// A Parquet data file in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFileEntry {
+    /// Path relative to the database directory, with `/` separators.
+    pub path: String,
+    /// Number of rows in the file.
+    pub rows: u64,
+    /// Size of the file in bytes; a file of another size is reported as damaged.
+    pub bytes: u64,
+}
+
+impl Manifest {
+    /// The manifest of a database with no commits yet (version 0, never written to disk).
+    pub fn empty() -> Self {
+        Manifest {
+            version: 0,
+            next_table_id: 1,
+            tables: Vec::new(),
+        }
+    }
+
+    /// The table named `name`, compared case-sensitively.
+    pub fn table(&self, name: &str) -> Option<&TableEntry> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// Serializes the manifest to its on-disk form (header line and JSON body).
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let body = serde_json::to_vec(self)
+            .map_err(|e| Error::Internal(format!("cannot serialize manifest: {e}")))?;
+        let crc = crc32fast::hash(&body);
+        let mut out = format!(
+            "{MANIFEST_MAGIC} {MANIFEST_FORMAT} {} {crc:08x}\n",
+            body.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Parses a manifest read from `path`, checking its header, length and checksum.
+    pub fn decode(path: &Path, bytes: &[u8]) -> Result<Self> {
+        let corrupt = |reason: String| Error::corrupt(path, reason);
+        let newline = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| corrupt("the header line is missing (file truncated?)".into()))?;
+        let header = std::str::from_utf8(&bytes[..newline])
+            .map_err(|_| corrupt("the header is not text".into()))?;
+        let parts: Vec<&str> = header.split(' ').collect();
+        if parts.len() != 4 || parts[0] != MANIFEST_MAGIC {
+            return Err(corrupt(format!(
+                "the header '{}' is not a reeldb manifest header",
+                header.chars().take(60).collect::<String>()
+            )));
+        }
+        let format: u32 = parts[1]
+            .parse()
+            .map_err(|_| corrupt(format!("bad format number '{}'", parts[1])))?;
+        if format > MANIFEST_FORMAT {
+            return Err(Error::UnsupportedFormat {
+                path: path.to_path_buf(),
+                found: format,
+                supported: MANIFEST_FORMAT,
+            });
+        }
+        let length: usize = parts[2]
+            .parse()
+            .map_err(|_| corrupt(format!("bad length '{}'", parts[2])))?;
+        let crc = u32::from_str_radix(parts[3], 16)
+            .map_err(|_| corrupt(format!("bad checksum '{}'", parts[3])))?;
+        let body = &bytes[newline + 1..];
+        if body.len() != length {
+            return Err(corrupt(format!(
+                "the body has {} bytes but the header says {length} (file truncated or appended to)",
+                body.len()
+            )));
+        }
+        let actual = crc32fast::hash(body);
+        if actual != crc {
+            return Err(corrupt(format!(
+                "checksum mismatch: header says {crc:08x}, body hashes to {actual:08x}"
+            )));
+        }
+        serde_json::from_slice(body).map_err(|e| corrupt(format!("invalid JSON body: {e}")))
+    }
+}
+
+impl TableEntry {
+    /// The table's Arrow schema, decoded from the column entries.
+    pub fn schema(&self) -> Result<SchemaRef> {
+        let fields = self
+            .columns
+            .iter()
+            .map(|c| {
+                let data_type = decode_data_type(&c.data_type).ok_or_else(|| {
+                    Error::Internal(format!(
+                        "table '{}' column '{}' has an unreadable type '{}'",
+                        self.name, c.name, c.data_type
+                    ))
+                })?;
+                Ok(Field::new(&c.name, data_type, c.nullable))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Arc::new(Schema::new(fields)))
+    }
+
+    /// Total number of rows in the table.
+    pub fn row_count(&self) -> u64 {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+
+    /// Total size of the table's data files in bytes.
+    pub fn byte_count(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+}
+
+/// Encodes a data type for the manifest. Returns `None` when the textual form does not read
+/// back to the same type, so that such a type is refused at `CREATE TABLE` rather than
+/// silently changed.
+pub fn encode_data_type(data_type: &DataType) -> Option<String> {
+    let text = data_type.to_string();
+    (decode_data_type(&text).as_ref() == Some(data_type)).then_some(text)
+}
+
+fn decode_data_type(text: &str) -> Option<DataType> {
+    DataType::from_str(text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vector::vector_type;
+    use arrow::datatypes::TimeUnit;
+
+    fn sample() -> Manifest {
+        Manifest {
+            version: 3,
+            next_table_id: 2,
+            tables: vec![TableEntry {
+                id: 1,
+                name: "frames".into(),
+                columns: vec![ColumnEntry {
+                    name: "id".into(),
+                    data_type: "Int64".into(),
+                    nullable: true,
+                }],
+                files: vec![DataFileEntry {
+                    path: "data/t1/00000000000000000003-000000.parquet".into(),
+                    rows: 10,
+                    bytes: 1234,
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn manifest_round_trips() {
+        let m = sample();
+        let bytes = m.encode().unwrap();
+        assert_eq!(Manifest::decode(Path::new("m"), &bytes).unwrap(), m);
+    }
+
+    #[test]
+    fn truncated_manifest_is_reported_with_its_path() {
+        let bytes = sample().encode().unwrap();
+        for cut in [0, 5, 20, bytes.len() - 1] {
+            let err = Manifest::decode(Path::new("dir/m1"), &bytes[..cut]).unwrap_err();
+            match err {
+                Error::CorruptFile { path, .. } => assert_eq!(path, Path::new("dir/m1")),
+                other => panic!("cut at {cut}: unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn flipped_byte_fails_the_checksum() {
+        let mut bytes = sample().encode().unwrap();
+        let last = bytes.len() - 3;
+        bytes[last] ^= 0x01;
+        let err = Manifest::decode(Path::new("m"), &bytes).unwrap_err();
+        assert!(err.to_string().contains("checksum mismatch"), "{err}");
+    }
+
+    #[test]
+    fn newer_format_is_refused_with_upgrade_hint() {
+        let bytes = sample().encode().unwrap();
+        let text = String::from_utf8(bytes).unwrap().replacen(" 1 ", " 9 ", 1);
+        let err = Manifest::decode(Path::new("m"), text.as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, Error::UnsupportedFormat { found: 9, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn column_types_round_trip_through_text() {
+        for dt in [
+            DataType::Boolean,
+            DataType::Int8,
+            DataType::Int16,
+            DataType::Int32,
+            DataType::Int64,
+            DataType::UInt8,
+            DataType::UInt32,
+            DataType::UInt64,
+            DataType::Float32,
+            DataType::Float64,
+            DataType::Utf8,
+            DataType::LargeUtf8,
+            DataType::Utf8View,
+            DataType::Binary,
+            DataType::Date32,
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            DataType::Decimal128(10, 2),
+            vector_type(4),
+            vector_type(512),
+            DataType::new_list(DataType::Utf8, true),
+        ] {
+            let text = encode_data_type(&dt).unwrap_or_else(|| panic!("{dt} does not round-trip"));
+            assert_eq!(decode_data_type(&text).unwrap(), dt);
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! Write transactions: the only way the database changes.
+//!
+//! A transaction holds the writer lock from [`Database::begin_write`] until it is committed or
+//! dropped. It starts from the newest committed version, collects changes (tables created or
+//! dropped, rows appended, files removed) and publishes them all at once in
+//! [`WriteTransaction::commit`]:
+//!
+//! 1. every new data file is finished and synced, and so are the directories that gained one;
+//! 2. the new manifest is written under a temporary name and synced;
+//! 3. it is renamed to the next version's name, and the manifest directory is synced.
+//!
+//! Readers pick up only renamed manifests, so they see all of a commit or none of it. A
+//! transaction dropped without commit deletes the files it wrote; a crash leaves them behind as
+//! unreferenced files, which vacuum removes.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use crate::conform::conform_batch;
+use crate::data_file::DataFileWriter;
+use crate::database::Database;
+use crate::error::{Error, Result};
+use crate::fs::{create_dir_durably, sync_dir, write_atomically};
+use crate::layout::{data_file_path, manifest_path, table_dir};
+use crate::manifest::{ColumnEntry, DataFileEntry, Manifest, TableEntry, encode_data_type};
+use crate::snapshot::{Snapshot, table_not_found};
+use crate::vector::{vector_dimension, vector_type};
+
+/// A write transaction; see the module documentation.
+pub struct WriteTransaction {
+    db: Database,
+    /// Holds the writer lock while the transaction lives.
+    _lock: File,
+    base: Arc<Snapshot>,
+    manifest: Manifest,
+    /// The open data file of each table that received rows, by table id.
+    open_files: BTreeMap<u64, DataFileWriter>,
+    /// Rows appended per table in this transaction, for error messages.
+    rows_appended: BTreeMap<u64, u64>,
+    /// Every data file this transaction created, finished or not (relative paths).
+    created_files: Vec<String>,
+    next_seq: u32,
+    changed: bool,
+    committed: bool,
+}
+
+impl WriteTransaction {
+    pub(crate) fn new(db: Database, lock: File, base: Arc<Snapshot>) -> Self {
+        let mut manifest = base.manifest().clone();
+        manifest.version = base.version() + 1;
+        WriteTransaction {
+            db,
+            _lock: lock,
+            base,
+            manifest,
+            open_files: BTreeMap::new(),
+            rows_appended: BTreeMap::new(),
+            created_files: Vec::new(),
+            next_seq: 0,
+            changed: false,
+            committed: false,
+        }
+    }
+
+    /// The committed version this transaction started from.
+    pub fn base(&self) -> &Arc<Snapshot> {
+        &self.base
+    }
+
+    /// The catalog as this transaction has changed it so far.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The table `name` as this transaction sees it.
+    pub fn table(&self, name: &str) -> Result<&TableEntry> {
+        self.manifest
+            .table(name)
+            .ok_or_else(|| table_not_found(&self.manifest, name))
+    }
+
+    /// Creates an empty table. Vector columns (`FixedSizeList<Float32, D>`) are normalised to
+    /// the canonical vector type, whatever their element field is named.
+    pub fn create_table(&mut self, name: &str, schema: &Schema) -> Result<()> {
+        validate_table_name(name)?;
+        if self.manifest.table(name).is_some() {
+            return Err(Error::TableExists {
+                name: name.to_string(),
+            });
+        }
+        let columns = table_columns(name, schema)?;
+        let id = self.manifest.next_table_id;
+        self.manifest.next_table_id += 1;
+        let position = self
+            .manifest
+            .tables
+            .partition_point(|t| t.name.as_str() < name);
+        self.manifest.tables.insert(
+            position,
+            TableEntry {
+                id,
+                name: name.to_string(),
+                columns,
+                files: Vec::new(),
+            },
+        );
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Drops a table. Its data files stay on disk until vacuum finds no version that uses them.
+    pub fn drop_table(&mut self, name: &str) -> Result<()> {
+        let id = self.table(name)?.id;
+        if let Some(writer) = self.open_files.remove(&id) {
+            drop(writer);
+        }
+        self.manifest.tables.retain(|t| t.name != name);
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Appends a batch to table `name`. The batch's columns are matched to the table's by
+    /// position and converted (see [`conform_batch`]); vectors are checked. Returns the
+    /// number of rows appended.
+    pub fn append(&mut self, name: &str, batch: &RecordBatch) -> Result<u64> {
+        let table = self.table(name)?;
+        let (id, schema) = (table.id, table.schema()?);
+        let first_row = self.rows_appended.get(&id).copied().unwrap_or(0) + 1;
+        let batch = conform_batch(name, &schema, batch, first_row)?;
+        *self.rows_appended.entry(id).or_default() += batch.num_rows() as u64;
+        if batch.num_rows() == 0 {
+            return Ok(0);
+        }
+        if !self.open_files.contains_key(&id) {
+            let writer = self.create_data_file(id, &schema)?;
+            self.open_files.insert(id, writer);
+        }
+        let writer = self
+            .open_files
+            .get_mut(&id)
+            .ok_or_else(|| Error::Internal("open data file vanished".into()))?;
+        writer.write(&batch)?;
+        crate::crash::crash_point("batch-appended");
+        if writer.approximate_size() >= self.db.options().target_file_size {
+            self.finish_data_file(id)?;
+        }
+        self.changed = true;
+        Ok(batch.num_rows() as u64)
+    }
+
+    /// Removes a data file from table `name` (its rows disappear from the table). Used by
+    /// delete-by-rewrite and compaction, which append the rows to keep.
+    pub fn remove_file(&mut self, name: &str, path: &str) -> Result<()> {
+        let id = self.table(name)?.id;
+        let table = self
+            .manifest
+            .tables
+            .iter_mut()
+            .find(|t| t.id == id)
+            .ok_or_else(|| Error::Internal("table vanished".into()))?;
+        let before = table.files.len();
+        table.files.retain(|f| f.path != path);
+        if table.files.len() == before {
+            return Err(Error::Internal(format!(
+                "file '{path}' is not part of table '{name}'"
+            )));
+        }
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Publishes the transaction's changes as the next version and returns that version's
+    /// snapshot. A transaction without changes publishes nothing and returns its base.
+    pub fn commit(mut self) -> Result<Arc<Snapshot>> {
+        if !self.changed {
+            self.committed = true;
+            return Ok(Arc::clone(&self.base));
+        }
+        let ids: Vec<u64> = self.open_files.keys().copied().collect();
+        for id in ids {
+            self.finish_data_file(id)?;
+        }
+        // New files are synced one by one in `finish`; their directories gain entries too.
+        let mut dirs = HashSet::new();
+        for path in &self.created_files {
+            if let Some((dir, _)) = path.rsplit_once('/') {
+                dirs.insert(dir.to_string());
+            }
+        }
+        for dir in dirs {
+            sync_dir(&self.db.path().join(dir))?;
+        }
+        crate::crash::crash_point("data-synced");
+        let version = self.manifest.version;
+        let bytes = self.manifest.encode()?;
+        write_atomically(&manifest_path(self.db.path(), version), &bytes)?;
+        self.committed = true;
+        crate::crash::crash_point("committed");
+        self.db.refresh()
+    }
+
+    fn create_data_file(&mut self, table_id: u64, schema: &SchemaRef) -> Result<DataFileWriter> {
+        let relative = data_file_path(table_id, self.manifest.version, self.next_seq);
+        self.next_seq += 1;
+        create_dir_durably(&self.db.path().join(table_dir(table_id)))?;
+        let path = self.db.path().join(&relative);
+        self.created_files.push(relative.clone());
+        DataFileWriter::create(path, relative, schema)
+    }
+
+    fn finish_data_file(&mut self, table_id: u64) -> Result<()> {
+        let Some(writer) = self.open_files.remove(&table_id) else {
+            return Ok(());
+        };
+        let relative = writer.relative.clone();
+        let (rows, bytes) = writer.finish()?;
+        let table = self
+            .manifest
+            .tables
+            .iter_mut()
+            .find(|t| t.id == table_id)
+            .ok_or_else(|| Error::Internal("table of an open data file vanished".into()))?;
+        table.files.push(DataFileEntry {
+            path: relative,
+            rows,
+            bytes,
+        });
+        Ok(())
+    }
+}
+
+impl Drop for WriteTransaction {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        // Rolled back: the files were never referenced by a manifest, so deleting them is
+        // safe. Failure to delete only leaves garbage for vacuum.
+        self.open_files.clear();
+        for path in &self.created_files {
+            let _ = std::fs::remove_file(self.db.path().join(path));
+        }
+    }
+}
+
+fn validate_table_name(name: &str) -> Result<()> {
+    let invalid = |reason: &str| Error::InvalidTableName {
+        name: name.to_string(),
+        reason: reason.to_string(),
+    };
+    if name.is_empty() {
+        return Err(invalid("the name is empty"));
+    }
+    if name.len() > 255 {
+        return Err(invalid("the name is longer than 255 bytes"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(invalid("the name contains a control character"));
+    }
+    Ok(())
+}
+
+fn table_columns(table: &str, schema: &Schema) -> Result<Vec<ColumnEntry>> {
+    let invalid = |reason: String| Error::InvalidSchema {
+        table: table.to_string(),
+        reason,
+    };
+    if schema.fields().is_empty() {
+        return Err(invalid("a table needs at least one column".into()));
+    }
+    let mut seen = HashSet::new();
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for field in schema.fields() {
+        if !seen.insert(field.name().as_str()) {
+            return Err(invalid(format!("column '{}' appears twice", field.name())));
+        }
+        let data_type = canonical_type(field)
+            .map_err(|reason| invalid(format!("column '{}': {reason}", field.name())))?;
+        let encoded = encode_data_type(&data_type).ok_or_else(|| {
+            invalid(format!(
+                "column '{}' has type {data_type}, which reeldb cannot store yet",
+                field.name()
+            ))
+        })?;
+        columns.push(ColumnEntry {
+            name: field.name().clone(),
+            data_type: encoded,
+            nullable: field.is_nullable(),
+        });
+    }
+    Ok(columns)
+}
+
+fn canonical_type(field: &Field) -> std::result::Result<DataType, String> {
+    match field.data_type() {
+        DataType::FixedSizeList(item, dim) => {
+            if *dim <= 0 {
+                return Err(format!("a vector needs a positive dimension, got {dim}"));
+            }
+            match item.data_type() {
+                DataType::Float32 => Ok(vector_type(*dim)),
+                DataType::Float16 | DataType::Float64 => Err(format!(
+                    "vectors hold 32-bit floats; declare it as FLOAT[{dim}] or VECTOR({dim})"
+                )),
+                _ => Ok(field.data_type().clone()),
+            }
+        }
+        other => {
+            debug_assert!(vector_dimension(other).is_none());
+            Ok(other.clone())
+        }
+    }
+}

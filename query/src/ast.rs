@@ -1,0 +1,115 @@
+//! The typed form of reeldb's own statements. `Display` prints canonical SQL that parses back
+//! to the same value.
+
+use std::fmt;
+
+/// A statement of reeldb's grammar.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReeldbStatement {
+    /// `COPY table FROM 'path' [WITH (option value, ...)]`
+    CopyFrom(CopyFrom),
+    /// `VACUUM [KEEP n VERSIONS]`
+    Vacuum {
+        /// How many of the newest versions to keep (default 1).
+        keep_versions: Option<u64>,
+    },
+    /// `COMPACT [TABLE] [name]`
+    Compact {
+        /// The table, or every table.
+        table: Option<String>,
+    },
+}
+
+/// `COPY table FROM 'path' ...`
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyFrom {
+    /// The target table.
+    pub table: String,
+    /// The file to read.
+    pub path: String,
+    /// Options, names lowercased, in the order written.
+    pub options: Vec<(String, OptionValue)>,
+}
+
+/// The value of a statement option.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptionValue {
+    /// A quoted string.
+    String(String),
+    /// A number.
+    Number(f64),
+    /// A bare word (`csv`, `true`).
+    Word(String),
+}
+
+impl OptionValue {
+    /// The value as text, whatever its form.
+    pub fn as_text(&self) -> String {
+        match self {
+            OptionValue::String(s) | OptionValue::Word(s) => s.clone(),
+            OptionValue::Number(n) => n.to_string(),
+        }
+    }
+}
+
+/// Quotes an identifier when it would not read back as itself unquoted.
+fn identifier(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+fn string(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+impl fmt::Display for OptionValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionValue::String(s) => f.write_str(&string(s)),
+            OptionValue::Number(n) => write!(f, "{n}"),
+            OptionValue::Word(w) => f.write_str(w),
+        }
+    }
+}
+
+impl fmt::Display for ReeldbStatement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReeldbStatement::CopyFrom(copy) => {
+                write!(
+                    f,
+                    "COPY {} FROM {}",
+                    identifier(&copy.table),
+                    string(&copy.path)
+                )?;
+                if !copy.options.is_empty() {
+                    let options: Vec<String> = copy
+                        .options
+                        .iter()
+                        .map(|(name, value)| format!("{name} {value}"))
+                        .collect();
+                    write!(f, " WITH ({})", options.join(", "))?;
+                }
+                Ok(())
+            }
+            ReeldbStatement::Vacuum { keep_versions } => match keep_versions {
+                Some(n) => write!(f, "VACUUM KEEP {n} VERSIONS"),
+                None => f.write_str("VACUUM"),
+            },
+            ReeldbStatement::Compact { table } => match table {
+                Some(t) => write!(f, "COMPACT TABLE {}", identifier(t)),
+                None => f.write_str("COMPACT"),
+            },
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The schema DataFusion sees: the tables of one snapshot.
+//!
+//! The session binds a new `SnapshotSchema` at the start of every statement, so that all the
+//! tables a statement reads come from one committed version.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::catalog::{SchemaProvider, TableProvider};
+use datafusion::common::{Result, exec_err};
+use reeldb_engine::Snapshot;
+
+use crate::error::external;
+use crate::table::ReeldbTable;
+
+/// The tables of a snapshot, as a DataFusion schema.
+#[derive(Debug)]
+pub struct SnapshotSchema {
+    snapshot: Arc<Snapshot>,
+}
+
+impl SnapshotSchema {
+    /// A schema over `snapshot`.
+    pub fn new(snapshot: Arc<Snapshot>) -> Self {
+        SnapshotSchema { snapshot }
+    }
+
+    /// The snapshot behind this schema.
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snapshot
+    }
+}
+
+#[async_trait]
+impl SchemaProvider for SnapshotSchema {
+    fn table_names(&self) -> Vec<String> {
+        self.snapshot
+            .table_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if self.snapshot.manifest().table(name).is_none() {
+            return Ok(None);
+        }
+        let table = ReeldbTable::new(Arc::clone(&self.snapshot), name).map_err(external)?;
+        Ok(Some(Arc::new(table)))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.snapshot.manifest().table(name).is_some()
+    }
+
+    fn register_table(
+        &self,
+        name: String,
+        _table: Arc<dyn TableProvider>,
+    ) -> Result<Option<Arc<dyn TableProvider>>> {
+        exec_err!(
+            "cannot register '{name}' in the database schema: create tables with CREATE TABLE"
+        )
+    }
+}

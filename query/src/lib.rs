@@ -1,0 +1,47 @@
+//! reeldb's SQL layer: a DataFusion session over a reeldb database.
+//!
+//! [`Session`] answers SQL against the newest committed version of a
+//! [`reeldb_engine::Database`]. Standard SQL goes to DataFusion; reeldb's own statements
+//! (`COPY table FROM`, `VACUUM`, `COMPACT`) are parsed by a pest grammar (`grammar.pest`) that
+//! sits in front of DataFusion's parser, and carried out here.
+//!
+//! ```no_run
+//! # async fn example() -> reeldb_query::Result<()> {
+//! let db = reeldb_engine::Database::open("news.reeldb")?;
+//! let session = reeldb_query::Session::new(db);
+//! session.sql("CREATE TABLE frames (id BIGINT, embedding VECTOR(4))").await?;
+//! session.sql("INSERT INTO frames VALUES (1, [0.1, 0.2, 0.3, 0.4])").await?;
+//! let batches = session.sql("SELECT count(*) FROM frames").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Adding a statement
+//! 1. Add its rule to `grammar.pest`, with a keyword in the `owned` rule so the statement
+//!    never reaches DataFusion's parser.
+//! 2. Add a variant to [`ReeldbStatement`] and its `Display` (canonical SQL), and build it in
+//!    `parser.rs`; extend the round-trip test there.
+//! 3. Carry it out in `Session::execute_reeldb`, in one engine transaction if it writes.
+//! 4. Add `.slt` cases under `tests/slt/`, error cases included.
+
+mod append;
+mod ast;
+mod catalog;
+mod copy_from;
+mod error;
+mod parser;
+mod session;
+mod split;
+mod sql_types;
+mod table;
+mod vector_type;
+
+pub use ast::{CopyFrom, OptionValue, ReeldbStatement};
+pub use catalog::SnapshotSchema;
+pub use copy_from::FileFormat;
+pub use error::{Error, Result};
+pub use parser::parse_reeldb_statement;
+pub use session::{CATALOG, SCHEMA, Session, SessionOptions};
+pub use split::{ScriptStatement, ends_statement, split_statements};
+pub use sql_types::{create_table_sql, sql_type_name};
+pub use table::ReeldbTable;
+pub use vector_type::VectorTypePlanner;

@@ -1,0 +1,220 @@
+//! Parses reeldb's own statements with the pest grammar in `grammar.pest`.
+//!
+//! [`parse_reeldb_statement`] returns `Ok(None)` for any statement the grammar does not own,
+//! which then goes to DataFusion's parser.
+
+use pest::Parser;
+use pest::iterators::Pair;
+use pest_derive::Parser;
+
+use crate::ast::{CopyFrom, OptionValue, ReeldbStatement};
+use crate::error::{Error, Result};
+
+#[derive(Parser)]
+#[grammar = "grammar.pest"]
+struct ReeldbParser;
+
+/// Parses `sql` if it is one of reeldb's own statements.
+pub fn parse_reeldb_statement(sql: &str) -> Result<Option<ReeldbStatement>> {
+    if ReeldbParser::parse(Rule::owned, sql).is_err() {
+        return Ok(None);
+    }
+    let mut pairs = ReeldbParser::parse(Rule::statement, sql).map_err(parse_error)?;
+    let statement = pairs
+        .next()
+        .and_then(|p| p.into_inner().next())
+        .ok_or_else(|| Error::Invalid("empty statement".into()))?;
+    Ok(Some(build(statement)?))
+}
+
+fn parse_error(error: pest::error::Error<Rule>) -> Error {
+    let (line, column) = match error.line_col {
+        pest::error::LineColLocation::Pos(p) | pest::error::LineColLocation::Span(p, _) => p,
+    };
+    let message = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let mut expected: Vec<String> = positives.iter().map(describe).collect();
+            expected.sort();
+            expected.dedup();
+            format!("expected {}", expected.join(" or "))
+        }
+        pest::error::ErrorVariant::CustomError { message } => message.clone(),
+    };
+    Error::Parse {
+        line,
+        column,
+        message,
+    }
+}
+
+fn describe(rule: &Rule) -> String {
+    match rule {
+        Rule::EOI => "end of statement".into(),
+        Rule::string => "a quoted string such as 'file.parquet'".into(),
+        Rule::table_name | Rule::identifier | Rule::quoted_identifier => "a name".into(),
+        Rule::integer => "a whole number".into(),
+        Rule::copy_options => "WITH (option value, ...)".into(),
+        Rule::option_value | Rule::number => "an option value".into(),
+        Rule::kw_keep => "KEEP".into(),
+        Rule::kw_versions => "VERSIONS".into(),
+        Rule::kw_from => "FROM".into(),
+        Rule::kw_table => "TABLE".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
+    match pair.as_rule() {
+        Rule::copy_from => {
+            let mut table = None;
+            let mut path = None;
+            let mut options = Vec::new();
+            for part in pair.into_inner() {
+                match part.as_rule() {
+                    Rule::table_name => table = Some(table_name(part)),
+                    Rule::string => path = Some(unquote_string(part.as_str())),
+                    Rule::copy_options => {
+                        for option in part
+                            .into_inner()
+                            .filter(|p| p.as_rule() == Rule::copy_option)
+                        {
+                            let mut inner = option.into_inner();
+                            let name = inner.next().map(|p| p.as_str().to_lowercase());
+                            let value = inner.next().and_then(|p| p.into_inner().next());
+                            if let (Some(name), Some(value)) = (name, value) {
+                                options.push((name, option_value(value)));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            match (table, path) {
+                (Some(table), Some(path)) => Ok(ReeldbStatement::CopyFrom(CopyFrom {
+                    table,
+                    path,
+                    options,
+                })),
+                _ => Err(Error::Invalid("COPY needs a table and a file".into())),
+            }
+        }
+        Rule::vacuum => {
+            let keep_versions = pair
+                .into_inner()
+                .find(|p| p.as_rule() == Rule::integer)
+                .map(|p| {
+                    p.as_str()
+                        .parse::<u64>()
+                        .map_err(|_| Error::Invalid(format!("'{}' is too large", p.as_str())))
+                })
+                .transpose()?;
+            Ok(ReeldbStatement::Vacuum { keep_versions })
+        }
+        Rule::compact => Ok(ReeldbStatement::Compact {
+            table: pair
+                .into_inner()
+                .find(|p| p.as_rule() == Rule::table_name)
+                .map(table_name),
+        }),
+        other => Err(Error::Invalid(format!("unexpected statement {other:?}"))),
+    }
+}
+
+/// Unquoted names are lowercased, as DataFusion does; quoted names are kept as written.
+fn table_name(pair: Pair<'_, Rule>) -> String {
+    let text = pair.as_str();
+    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => text.to_lowercase(),
+    }
+}
+
+fn unquote_string(text: &str) -> String {
+    text[1..text.len() - 1].replace("''", "'")
+}
+
+fn option_value(pair: Pair<'_, Rule>) -> OptionValue {
+    match pair.as_rule() {
+        Rule::string => OptionValue::String(unquote_string(pair.as_str())),
+        Rule::number => pair
+            .as_str()
+            .parse()
+            .map(OptionValue::Number)
+            .unwrap_or_else(|_| OptionValue::Word(pair.as_str().to_string())),
+        _ => OptionValue::Word(pair.as_str().to_lowercase()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(sql: &str) -> ReeldbStatement {
+        parse_reeldb_statement(sql)
+            .unwrap()
+            .expect("a reeldb statement")
+    }
+
+    #[test]
+    fn statements_round_trip_through_display() {
+        for sql in [
+            "COPY frames FROM 'a.parquet'",
+            "COPY \"Frames\" FROM 'it''s.csv' WITH (format csv, header true, delimiter ';')",
+            "VACUUM",
+            "VACUUM KEEP 3 VERSIONS",
+            "COMPACT",
+            "COMPACT TABLE frames",
+        ] {
+            let statement = parse(sql);
+            assert_eq!(statement.to_string(), sql);
+            assert_eq!(parse(&statement.to_string()), statement);
+        }
+    }
+
+    #[test]
+    fn keywords_are_case_insensitive_and_names_fold() {
+        let statement = parse("copy Frames from 'x.csv' (HEADER = false);");
+        assert_eq!(
+            statement,
+            ReeldbStatement::CopyFrom(CopyFrom {
+                table: "frames".into(),
+                path: "x.csv".into(),
+                options: vec![("header".into(), OptionValue::Word("false".into()))],
+            })
+        );
+    }
+
+    #[test]
+    fn other_statements_are_left_to_datafusion() {
+        for sql in [
+            "SELECT 1",
+            "COPY frames TO 'x.parquet'",
+            "COPY (SELECT 1) TO 'x.csv'",
+            "vacuumed",
+            "CREATE TABLE copy (a INT)",
+        ] {
+            assert_eq!(parse_reeldb_statement(sql).unwrap(), None, "{sql}");
+        }
+    }
+
+    #[test]
+    fn errors_carry_line_and_column() {
+        let err = parse_reeldb_statement("COPY frames FROM\n  frames.csv").unwrap_err();
+        match err {
+            Error::Parse {
+                line,
+                column,
+                message,
+            } => {
+                assert_eq!((line, column), (2, 3));
+                assert!(message.contains("a quoted string"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let err = parse_reeldb_statement("VACUUM KEEP three VERSIONS").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "syntax error at line 1, column 13: expected a whole number"
+        );
+    }
+}

@@ -1,0 +1,422 @@
+//! `Session`: SQL over a reeldb database.
+//!
+//! Every statement runs against the newest committed version at its start: the session binds
+//! a [`SnapshotSchema`] for that version, so that everything one statement reads comes from
+//! one version. Reads go to DataFusion. Writes (`CREATE TABLE`, `INSERT`, `DELETE`, `UPDATE`,
+//! `DROP TABLE`, `COPY ... FROM`) are planned by DataFusion (or the pest grammar) and then
+//! carried out here in one engine transaction each, so each statement commits atomically.
+
+use std::sync::Arc;
+
+use arrow::array::{RecordBatch, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider};
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::datasource::provider_as_source;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{
+    DdlStatement, DmlStatement, Expr, Filter, LogicalPlan, Projection, WriteOp,
+};
+use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use reeldb_engine::{Database, WriteTransaction};
+
+use crate::append::append_stream;
+use crate::ast::ReeldbStatement;
+use crate::catalog::SnapshotSchema;
+use crate::copy_from::copy_from;
+use crate::error::{Error, Result};
+use crate::parser::parse_reeldb_statement;
+use crate::split::split_statements;
+use crate::table::ReeldbTable;
+use crate::vector_type::VectorTypePlanner;
+
+/// The catalog name under which the database's tables appear.
+pub const CATALOG: &str = "reeldb";
+/// The schema name under which the database's tables appear.
+pub const SCHEMA: &str = "main";
+
+/// Options for a [`Session`].
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Parallelism of query execution; default: the number of cores.
+    pub target_partitions: Option<usize>,
+}
+
+/// A SQL session over a database.
+#[derive(Clone)]
+pub struct Session {
+    db: Database,
+    ctx: SessionContext,
+    catalog: Arc<MemoryCatalogProvider>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("db", &self.db.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A session with default options.
+    pub fn new(db: Database) -> Self {
+        Self::with_options(db, SessionOptions::default())
+    }
+
+    /// A session with `options`.
+    pub fn with_options(db: Database, options: SessionOptions) -> Self {
+        let mut config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema(CATALOG, SCHEMA)
+            .with_create_default_catalog_and_schema(false);
+        if let Some(partitions) = options.target_partitions {
+            config = config.with_target_partitions(partitions.max(1));
+        }
+        // Row-group pruning needs the predicate in the Parquet scan.
+        config.options_mut().execution.parquet.pushdown_filters = true;
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_type_planner(Arc::new(VectorTypePlanner))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        reeldb_udf::register_all(&ctx);
+        let catalog = Arc::new(MemoryCatalogProvider::new());
+        ctx.register_catalog(CATALOG, Arc::clone(&catalog) as Arc<dyn CatalogProvider>);
+        Session { db, ctx, catalog }
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// The DataFusion context, for registering functions or tables of your own.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Runs every statement in `sql` in order and returns the result of the last one.
+    pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        let statements = split_statements(sql);
+        let mut last = Vec::new();
+        for statement in statements {
+            let stream = self.execute(&statement.text).await?;
+            last = datafusion::physical_plan::common::collect(stream).await?;
+        }
+        Ok(last)
+    }
+
+    /// Runs one statement and returns its result as a stream. Writes are complete (committed)
+    /// when this returns; a query runs as the stream is read, and stops if it is dropped.
+    pub async fn execute(&self, statement: &str) -> Result<SendableRecordBatchStream> {
+        self.bind_snapshot()?;
+        if let Some(statement) = parse_reeldb_statement(statement)? {
+            return self.execute_reeldb(statement).await;
+        }
+        let plan = self.ctx.state().create_logical_plan(statement).await?;
+        self.execute_plan(plan).await
+    }
+
+    /// The tables of the newest version, for DataFusion to resolve names against.
+    fn bind_snapshot(&self) -> Result<()> {
+        let snapshot = self.db.snapshot()?;
+        self.catalog
+            .register_schema(SCHEMA, Arc::new(SnapshotSchema::new(snapshot)))?;
+        Ok(())
+    }
+
+    async fn execute_reeldb(
+        &self,
+        statement: ReeldbStatement,
+    ) -> Result<SendableRecordBatchStream> {
+        match statement {
+            ReeldbStatement::CopyFrom(copy) => {
+                let rows = copy_from(self, &copy).await?;
+                Ok(count_stream(rows))
+            }
+            ReeldbStatement::Vacuum { keep_versions } => {
+                let report = self.db.vacuum(keep_versions.unwrap_or(1) as usize)?;
+                one_row(&[
+                    ("versions_removed", report.versions_removed as u64),
+                    ("versions_in_use", report.versions_in_use as u64),
+                    ("files_removed", report.files_removed as u64),
+                    ("bytes_freed", report.bytes_freed),
+                ])
+            }
+            ReeldbStatement::Compact { table } => {
+                let report = self.db.compact(table.as_deref())?;
+                one_row(&[
+                    ("files_removed", report.files_removed as u64),
+                    ("files_written", report.files_written as u64),
+                    ("rows", report.rows),
+                ])
+            }
+        }
+    }
+
+    async fn execute_plan(&self, plan: LogicalPlan) -> Result<SendableRecordBatchStream> {
+        match plan {
+            LogicalPlan::Dml(dml) => self.execute_dml(dml).await,
+            LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create)) => {
+                let name = create.name.table().to_string();
+                let mut txn = self.db.begin_write()?;
+                if txn.manifest().table(&name).is_some() {
+                    if create.if_not_exists {
+                        return Ok(empty_stream());
+                    }
+                    if create.or_replace {
+                        txn.drop_table(&name)?;
+                    }
+                }
+                let schema = create.input.schema().as_arrow().clone();
+                txn.create_table(&name, &schema)?;
+                let stream = self.stream_plan(create.input.as_ref().clone()).await?;
+                let (txn, _) = append_stream(txn, &name, stream).await?;
+                txn.commit()?;
+                Ok(empty_stream())
+            }
+            LogicalPlan::Ddl(DdlStatement::DropTable(drop)) => {
+                let name = drop.name.table().to_string();
+                let mut txn = self.db.begin_write()?;
+                if txn.manifest().table(&name).is_none() && drop.if_exists {
+                    return Ok(empty_stream());
+                }
+                txn.drop_table(&name)?;
+                txn.commit()?;
+                Ok(empty_stream())
+            }
+            LogicalPlan::Ddl(other) => Err(Error::Unsupported {
+                what: other.name().to_string(),
+                hint: "reeldb keeps tables in its database directory: use CREATE TABLE, and \
+                       COPY table FROM 'file' to load files"
+                    .into(),
+            }),
+            other => Ok(self.stream_plan(other).await?),
+        }
+    }
+
+    async fn execute_dml(&self, dml: DmlStatement) -> Result<SendableRecordBatchStream> {
+        let table = dml.table_name.table().to_string();
+        match dml.op {
+            WriteOp::Insert(op) => {
+                let mut txn = self.db.begin_write()?;
+                match op {
+                    InsertOp::Append => {}
+                    InsertOp::Overwrite => remove_all_files(&mut txn, &table)?,
+                    InsertOp::Replace => {
+                        return Err(Error::Unsupported {
+                            what: "REPLACE INTO".into(),
+                            hint: "reeldb tables have no primary key; DELETE the old rows and \
+                                   INSERT the new ones"
+                                .into(),
+                        });
+                    }
+                }
+                let input = strip_vector_casts(dml.input.as_ref().clone());
+                let stream = self.stream_plan(input).await?;
+                let (txn, rows) = append_stream(txn, &table, stream).await?;
+                txn.commit()?;
+                Ok(count_stream(rows))
+            }
+            WriteOp::Truncate => {
+                let mut txn = self.db.begin_write()?;
+                let rows = txn.table(&table)?.row_count();
+                remove_all_files(&mut txn, &table)?;
+                txn.commit()?;
+                Ok(count_stream(rows))
+            }
+            WriteOp::Delete | WriteOp::Update => {
+                let rows = self.rewrite_matching(&table, &dml).await?;
+                Ok(count_stream(rows))
+            }
+            _ => Err(Error::Unsupported {
+                what: dml.op.name().to_string(),
+                hint: "use CREATE TABLE ... AS SELECT, INSERT, UPDATE and DELETE".into(),
+            }),
+        }
+    }
+
+    /// DELETE and UPDATE: every data file with a matching row is replaced by a file with the
+    /// rows that do not match (and, for UPDATE, the updated rows), in one commit.
+    async fn rewrite_matching(&self, table: &str, dml: &DmlStatement) -> Result<u64> {
+        let is_update = matches!(dml.op, WriteOp::Update);
+        let (projection, filtered) = match (is_update, dml.input.as_ref()) {
+            (true, LogicalPlan::Projection(p)) => (Some(p.expr.clone()), p.input.as_ref()),
+            (false, plan) => (None, plan),
+            (true, _) => return Err(unsupported_update()),
+        };
+        let (predicate, source) = match filtered {
+            LogicalPlan::Filter(filter) => (Some(filter.predicate.clone()), filter.input.as_ref()),
+            other => (None, other),
+        };
+        if !reads_only_target(source) {
+            return Err(unsupported_update());
+        }
+        let mut txn = self.db.begin_write()?;
+        let full = ReeldbTable::new(Arc::clone(txn.base()), table)?;
+        let mut changed = 0u64;
+        for file in full.files().to_vec() {
+            let single = Arc::new(full.with_files(vec![file.clone()]));
+            let source = replace_scan(source.clone(), &dml.table_name, single)?;
+            let matched = match &predicate {
+                Some(p) => {
+                    let plan =
+                        LogicalPlan::Filter(Filter::try_new(p.clone(), Arc::new(source.clone()))?);
+                    DataFrame::new(self.ctx.state(), plan).count().await? as u64
+                }
+                None => file.rows,
+            };
+            if matched == 0 {
+                continue;
+            }
+            if let Some(p) = &predicate {
+                let kept = LogicalPlan::Filter(Filter::try_new(
+                    p.clone().is_not_true(),
+                    Arc::new(source.clone()),
+                )?);
+                let stream = self.stream_plan(kept).await?;
+                txn = append_stream(txn, table, stream).await?.0;
+            }
+            if let Some(exprs) = &projection {
+                let matching = match &predicate {
+                    Some(p) => {
+                        LogicalPlan::Filter(Filter::try_new(p.clone(), Arc::new(source.clone()))?)
+                    }
+                    None => source.clone(),
+                };
+                let updated = LogicalPlan::Projection(Projection::try_new(
+                    exprs.clone(),
+                    Arc::new(matching),
+                )?);
+                let stream = self.stream_plan(strip_vector_casts(updated)).await?;
+                txn = append_stream(txn, table, stream).await?.0;
+            }
+            txn.remove_file(table, &file.path)?;
+            changed += matched;
+        }
+        txn.commit()?;
+        Ok(changed)
+    }
+
+    /// Optimizes and executes a logical plan.
+    async fn stream_plan(&self, plan: LogicalPlan) -> Result<SendableRecordBatchStream> {
+        Ok(DataFrame::new(self.ctx.state(), plan)
+            .execute_stream()
+            .await?)
+    }
+}
+
+fn unsupported_update() -> Error {
+    Error::Unsupported {
+        what: "UPDATE ... FROM".into(),
+        hint: "update from one table at a time, with a subquery in SET or WHERE".into(),
+    }
+}
+
+/// Whether `plan` is a scan of one table, possibly under an alias.
+fn reads_only_target(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::TableScan(_) => true,
+        LogicalPlan::SubqueryAlias(alias) => reads_only_target(&alias.input),
+        _ => false,
+    }
+}
+
+/// Replaces the scan of `table` in `plan` by a scan of `provider`.
+fn replace_scan(
+    plan: LogicalPlan,
+    table: &datafusion::common::TableReference,
+    provider: Arc<ReeldbTable>,
+) -> Result<LogicalPlan> {
+    let replaced = plan.transform_up(|node| match node {
+        LogicalPlan::TableScan(mut scan) if &scan.table_name == table => {
+            scan.source = provider_as_source(Arc::clone(&provider) as _);
+            Ok(Transformed::yes(LogicalPlan::TableScan(scan)))
+        }
+        other => Ok(Transformed::no(other)),
+    })?;
+    Ok(replaced.data)
+}
+
+fn remove_all_files(txn: &mut WriteTransaction, table: &str) -> Result<()> {
+    let paths: Vec<String> = txn
+        .table(table)?
+        .files
+        .iter()
+        .map(|f| f.path.clone())
+        .collect();
+    for path in paths {
+        txn.remove_file(table, &path)?;
+    }
+    Ok(())
+}
+
+/// DataFusion casts inserted values to the column types; for a vector column that is a cast
+/// from a list to `FixedSizeList`, whose failure would name neither the column nor the row.
+/// The engine converts and checks vectors itself (see `reeldb_engine::conform_batch`), so
+/// those casts are removed from the top projection of an INSERT or UPDATE.
+fn strip_vector_casts(plan: LogicalPlan) -> LogicalPlan {
+    let LogicalPlan::Projection(projection) = plan else {
+        return plan;
+    };
+    let mut changed = false;
+    let exprs: Vec<Expr> = projection
+        .expr
+        .iter()
+        .map(|expr| match expr {
+            Expr::Alias(alias) => match alias.expr.as_ref() {
+                Expr::Cast(cast) if is_fixed_size_list(cast.field.data_type()) => {
+                    changed = true;
+                    cast.expr.as_ref().clone().alias(alias.name.clone())
+                }
+                _ => expr.clone(),
+            },
+            Expr::Cast(cast) if is_fixed_size_list(cast.field.data_type()) => {
+                changed = true;
+                cast.expr.as_ref().clone()
+            }
+            other => other.clone(),
+        })
+        .collect();
+    if !changed {
+        return LogicalPlan::Projection(projection);
+    }
+    match Projection::try_new(exprs, Arc::clone(&projection.input)) {
+        Ok(stripped) => LogicalPlan::Projection(stripped),
+        Err(_) => LogicalPlan::Projection(projection),
+    }
+}
+
+fn is_fixed_size_list(data_type: &DataType) -> bool {
+    matches!(data_type, DataType::FixedSizeList(_, _))
+}
+
+fn empty_stream() -> SendableRecordBatchStream {
+    let schema = Arc::new(Schema::empty());
+    Box::pin(MemoryStream::try_new(vec![], schema, None).expect("an empty stream is valid"))
+}
+
+/// The one-row `count` result of a write, as DataFusion reports it.
+fn count_stream(rows: u64) -> SendableRecordBatchStream {
+    one_row(&[("count", rows)]).expect("a one-row batch is valid")
+}
+
+fn one_row(values: &[(&str, u64)]) -> Result<SendableRecordBatchStream> {
+    let schema = Arc::new(Schema::new(
+        values
+            .iter()
+            .map(|(name, _)| Field::new(*name, DataType::UInt64, false))
+            .collect::<Vec<_>>(),
+    ));
+    let columns = values
+        .iter()
+        .map(|(_, v)| Arc::new(UInt64Array::from(vec![*v])) as _)
+        .collect();
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
+    Ok(Box::pin(MemoryStream::try_new(vec![batch], schema, None)?))
+}

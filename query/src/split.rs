@@ -1,0 +1,206 @@
+//! Splitting SQL text into statements, for scripts and the shell.
+//!
+//! A semicolon ends a statement unless it is inside a string, a quoted identifier or a
+//! comment. Statements that hold only comments and white space are dropped.
+
+/// One statement of a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptStatement {
+    /// The statement's text, without the terminating semicolon.
+    pub text: String,
+    /// The 1-based line on which the statement starts in the script.
+    pub line: usize,
+}
+
+/// Splits `sql` into statements.
+pub fn split_statements(sql: &str) -> Vec<ScriptStatement> {
+    let mut statements = Vec::new();
+    let mut scanner = Scanner::default();
+    let mut lines = LineCounter::default();
+    let mut start = 0;
+    let mut chars = sql.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if scanner.step(c, chars.peek().map(|(_, c)| *c)) {
+            push(&mut statements, sql, start, i, &mut lines);
+            start = i + 1;
+        }
+    }
+    push(&mut statements, sql, start, sql.len(), &mut lines);
+    statements
+}
+
+/// Counts lines up to a byte offset, resuming where the last call stopped.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    line: usize,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, sql: &str, offset: usize) -> usize {
+        self.line += sql[self.offset..offset].matches('\n').count();
+        self.offset = offset;
+        self.line + 1
+    }
+}
+
+/// Whether `sql` ends with a complete statement: a semicolon outside strings and comments,
+/// followed by nothing but white space and comments.
+pub fn ends_statement(sql: &str) -> bool {
+    let mut scanner = Scanner::default();
+    let mut complete = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        let before = scanner.state;
+        if scanner.step(c, chars.peek().copied()) {
+            complete = true;
+        } else if before == State::Code && scanner.state == State::Code && !c.is_whitespace() {
+            complete = false;
+        }
+    }
+    complete && scanner.state != State::BlockComment
+}
+
+fn push(
+    statements: &mut Vec<ScriptStatement>,
+    sql: &str,
+    start: usize,
+    end: usize,
+    lines: &mut LineCounter,
+) {
+    let text = &sql[start..end];
+    if has_code(text) {
+        let leading = text.len() - text.trim_start().len();
+        statements.push(ScriptStatement {
+            text: text.trim().to_string(),
+            line: lines.line_at(sql, start + leading),
+        });
+    }
+}
+
+/// Whether `text` holds anything but white space and comments.
+fn has_code(text: &str) -> bool {
+    let mut scanner = Scanner::default();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let before = scanner.state;
+        scanner.step(c, chars.peek().copied());
+        if before == State::Code
+            && scanner.state != State::LineComment
+            && scanner.state != State::BlockComment
+            && !c.is_whitespace()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum State {
+    #[default]
+    Code,
+    SingleQuote,
+    DoubleQuote,
+    LineComment,
+    BlockComment,
+}
+
+#[derive(Debug, Default)]
+struct Scanner {
+    state: State,
+    /// Skip the next character (the second of `--`, `/*` or `''`).
+    skip: bool,
+}
+
+impl Scanner {
+    /// Advances over `c`; returns true if `c` is a semicolon that ends a statement.
+    fn step(&mut self, c: char, next: Option<char>) -> bool {
+        if self.skip {
+            self.skip = false;
+            return false;
+        }
+        match self.state {
+            State::Code => match c {
+                ';' => return true,
+                '\'' => self.state = State::SingleQuote,
+                '"' => self.state = State::DoubleQuote,
+                '-' if next == Some('-') => {
+                    self.state = State::LineComment;
+                    self.skip = true;
+                }
+                '/' if next == Some('*') => {
+                    self.state = State::BlockComment;
+                    self.skip = true;
+                }
+                _ => {}
+            },
+            State::SingleQuote => {
+                if c == '\'' {
+                    if next == Some('\'') {
+                        self.skip = true;
+                    } else {
+                        self.state = State::Code;
+                    }
+                }
+            }
+            State::DoubleQuote => {
+                if c == '"' {
+                    self.state = State::Code;
+                }
+            }
+            State::LineComment => {
+                if c == '\n' {
+                    self.state = State::Code;
+                }
+            }
+            State::BlockComment => {
+                if c == '*' && next == Some('/') {
+                    self.state = State::Code;
+                    self.skip = true;
+                }
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(sql: &str) -> Vec<String> {
+        split_statements(sql).into_iter().map(|s| s.text).collect()
+    }
+
+    #[test]
+    fn splits_on_semicolons_outside_strings_and_comments() {
+        assert_eq!(
+            texts("SELECT 'a;b'; -- c;d\nSELECT \"x;y\" /* ; */ FROM t;"),
+            vec!["SELECT 'a;b'", "-- c;d\nSELECT \"x;y\" /* ; */ FROM t"]
+        );
+        assert_eq!(texts("SELECT 'it''s; fine'"), vec!["SELECT 'it''s; fine'"]);
+    }
+
+    #[test]
+    fn comment_only_statements_are_dropped() {
+        assert_eq!(texts("-- nothing\n;  ;\n/* x */"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn statements_know_their_line() {
+        let statements = split_statements("SELECT 1;\n\n  SELECT\n 2;");
+        assert_eq!(statements[0].line, 1);
+        assert_eq!(statements[1].line, 3);
+    }
+
+    #[test]
+    fn completeness_follows_the_last_semicolon() {
+        assert!(ends_statement("SELECT 1;"));
+        assert!(ends_statement("SELECT 1; -- done"));
+        assert!(!ends_statement("SELECT 1"));
+        assert!(!ends_statement("SELECT ';'"));
+        assert!(!ends_statement("SELECT 1; SELECT 2"));
+        assert!(!ends_statement("SELECT 1; /* open"));
+    }
+}

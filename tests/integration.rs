@@ -1,0 +1,6 @@
+//! reeldb's cross-crate integration tests, in one test binary.
+
+mod integration {
+    mod crash;
+    mod library;
+}
