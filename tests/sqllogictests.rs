@@ -32,6 +32,41 @@ impl std::fmt::Display for SltError {
 
 impl std::error::Error for SltError {}
 
+impl SltDb {
+    fn cell(&self, array: &dyn arrow::array::Array, row: usize) -> String {
+        let text = format_value(array, row)
+            .replace(&self.root, "<db>")
+            .replace(self.root.trim_start_matches('/'), "<db>");
+        // Plans end lines with spaces and a newline; the files do not.
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        lines.join("\n").trim_end().to_string()
+    }
+
+    /// EXPLAIN output as one column, one plan line per row (`query T`), the first line of each
+    /// plan prefixed with its type.
+    fn plan_lines(&self, batches: &[arrow::array::RecordBatch]) -> DBOutput<DefaultColumnType> {
+        let mut rows = Vec::new();
+        for batch in batches {
+            for row in 0..batch.num_rows() {
+                let plan_type = self.cell(batch.column(0).as_ref(), row);
+                let plan = self.cell(batch.column(1).as_ref(), row);
+                for (i, line) in plan.lines().enumerate() {
+                    let text = if i == 0 {
+                        format!("{plan_type}: {line}")
+                    } else {
+                        line.to_string()
+                    };
+                    rows.push(vec![text]);
+                }
+            }
+        }
+        DBOutput::Rows {
+            types: vec![DefaultColumnType::Text],
+            rows,
+        }
+    }
+}
+
 #[async_trait]
 impl sqllogictest::AsyncDB for SltDb {
     type Error = SltError;
@@ -68,6 +103,9 @@ impl sqllogictest::AsyncDB for SltDb {
         let Some(first) = batches.first() else {
             return Ok(DBOutput::StatementComplete(0));
         };
+        if first_word == "EXPLAIN" {
+            return Ok(self.plan_lines(&batches));
+        }
         let types = first
             .schema()
             .fields()
@@ -92,11 +130,7 @@ impl sqllogictest::AsyncDB for SltDb {
                     batch
                         .columns()
                         .iter()
-                        .map(|c| {
-                            format_value(c.as_ref(), row)
-                                .replace(&self.root, "<db>")
-                                .replace(self.root.trim_start_matches('/'), "<db>")
-                        })
+                        .map(|c| self.cell(c.as_ref(), row))
                         .collect(),
                 );
             }

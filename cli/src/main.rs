@@ -22,6 +22,7 @@ use crate::runner::Runner;
 
 fn main() -> ExitCode {
     match run() {
+        Ok(_) | Err(_) if output::stdout_closed() => ExitCode::SUCCESS,
         Ok(code) => code,
         Err(e) if shell::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
@@ -60,8 +61,7 @@ fn run() -> Result<ExitCode> {
     std::io::stdin()
         .read_to_string(&mut text)
         .context("cannot read the script from standard input")?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = output::Stdout::lock();
     let ok = shell::script(&mut runner, &text, &mut out)?;
     Ok(if ok {
         ExitCode::SUCCESS
@@ -122,8 +122,7 @@ fn query(
             writer.flush()?;
         }
         (_, None) => {
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
+            let mut out = output::Stdout::lock();
             output::write_batches(
                 &mut out,
                 format,

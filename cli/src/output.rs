@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
@@ -10,6 +11,44 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
 use crate::args::Format;
+
+/// Set when a write to standard output found the reader gone (`reeldb ... | head`). Writers
+/// such as Arrow's CSV writer turn that error into text, so it is recorded where it happens.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Whether standard output was closed by its reader.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+}
+
+/// Standard output that records a closed pipe; see [`stdout_closed`].
+pub struct Stdout(std::io::StdoutLock<'static>);
+
+impl Stdout {
+    /// Locks standard output.
+    pub fn lock() -> Self {
+        Stdout(std::io::stdout().lock())
+    }
+
+    fn note<T>(result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Self::note(self.0.write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Self::note(self.0.flush())
+    }
+}
 
 /// In table mode, at most this many rows are drawn; the rest are counted.
 pub const TABLE_ROW_LIMIT: usize = 200;

@@ -35,7 +35,7 @@ pub fn interactive(runner: &mut Runner) -> Result<()> {
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    let mut out = std::io::stdout();
+    let mut out = crate::output::Stdout::lock();
     writeln!(
         out,
         "reeldb {} — database {}\nEnter \".help\" for usage hints.",
@@ -135,7 +135,7 @@ fn run_buffer(
 ) -> Result<bool> {
     for statement in split_statements(buffer) {
         if let Err(e) = runner.run(&statement.text, out) {
-            if is_broken_pipe(&e) {
+            if is_broken_pipe(&e) || crate::output::stdout_closed() {
                 return Err(e);
             }
             eprintln!("Error: line {}: {e:#}", first_line + statement.line - 1);
@@ -215,7 +215,7 @@ fn dot_command(runner: &mut Runner, line: &str, out: &mut dyn Write) -> Result<N
                 writeln!(
                     out,
                     "{}",
-                    create_table_sql(name, &snapshot.table_schema(name)?)
+                    create_table_sql(name, snapshot.table_schema(name)?.as_ref())
                 )?;
             }
         }

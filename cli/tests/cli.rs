@@ -143,7 +143,7 @@ fn dot_commands_list_and_describe_tables() {
     let out = reeldb(&["news.reeldb"], &script, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("│ frames │"), "{stdout}");
+    assert!(stdout.contains("│ frames ┆    3 ┆     1 ┆"), "{stdout}");
     assert!(
         stdout.contains(
             "CREATE TABLE frames (\n  id BIGINT,\n  video TEXT,\n  ts DOUBLE,\n  embedding VECTOR(4)\n);"

@@ -55,9 +55,9 @@ impl DataFileWriter {
     pub fn create(path: PathBuf, relative: String, schema: &SchemaRef) -> Result<Self> {
         let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(writer_properties(schema)))
-            .map_err(|source| Error::Parquet {
+            .map_err(|cause| Error::Parquet {
                 path: path.clone(),
-                source,
+                cause,
             })?;
         Ok(DataFileWriter {
             path,
@@ -68,9 +68,9 @@ impl DataFileWriter {
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.writer.write(batch).map_err(|source| Error::Parquet {
+        self.writer.write(batch).map_err(|cause| Error::Parquet {
             path: self.path.clone(),
-            source,
+            cause,
         })?;
         self.rows += batch.num_rows() as u64;
         Ok(())
@@ -84,9 +84,9 @@ impl DataFileWriter {
     /// Writes the footer and syncs the file; returns (rows, bytes).
     pub fn finish(self) -> Result<(u64, u64)> {
         let path = self.path;
-        self.writer.close().map_err(|source| Error::Parquet {
+        self.writer.close().map_err(|cause| Error::Parquet {
             path: path.clone(),
-            source,
+            cause,
         })?;
         crate::crash::crash_point("data-file-written");
         crate::fs::sync_file(&path)?;

@@ -14,13 +14,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// An operating-system I/O error on a named file or directory.
-    #[error("I/O error on '{path}': {source}")]
+    // The cause is part of the message rather than `#[source]`, so that `to_string()` tells
+    // the whole story and error chains (`{:#}` in the CLI) do not repeat it.
+    #[error("I/O error on '{path}': {cause}")]
     Io {
         /// The file or directory the operation was about.
         path: PathBuf,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// A file of the database is damaged: truncated, bad checksum, or unreadable content.
@@ -163,13 +164,12 @@ pub enum Error {
     Arrow(#[from] arrow::error::ArrowError),
 
     /// A Parquet error on a named file.
-    #[error("Parquet error in '{path}': {source}")]
+    #[error("Parquet error in '{path}': {cause}")]
     Parquet {
         /// The file.
         path: PathBuf,
         /// The underlying error.
-        #[source]
-        source: parquet::errors::ParquetError,
+        cause: parquet::errors::ParquetError,
     },
 
     /// A broken invariant: a bug in reeldb.
@@ -179,10 +179,10 @@ pub enum Error {
 
 impl Error {
     /// An [`Error::Io`] for `path`.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 

@@ -27,9 +27,16 @@ pub fn sync_file(path: &Path) -> Result<()> {
 /// Writes `bytes` to `path` through a temporary file, so that `path` either keeps its old
 /// content or holds all of `bytes`, never a part. The directory is synced afterwards.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| Error::Internal(format!("'{}' has no parent", path.display())))?;
+    let dir = match path.parent() {
+        Some(p) if p.as_os_str().is_empty() => Path::new("."),
+        Some(p) => p,
+        None => {
+            return Err(Error::Internal(format!(
+                "'{}' has no parent",
+                path.display()
+            )));
+        }
+    };
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::Internal(format!("'{}' has no file name", path.display())))?;
@@ -56,10 +63,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Creates `path` and any missing parents, syncing each directory it creates and the
 /// parent that gained an entry.
 pub fn create_dir_durably(path: &Path) -> Result<()> {
-    if path.is_dir() {
+    if path.as_os_str().is_empty() || path.is_dir() {
         return Ok(());
     }
-    if let Some(parent) = path.parent() {
+    let parent = match path.parent() {
+        Some(p) if p.as_os_str().is_empty() => Some(Path::new(".")),
+        other => other,
+    };
+    if let Some(parent) = parent {
         create_dir_durably(parent)?;
     }
     match std::fs::create_dir(path) {
@@ -67,7 +78,7 @@ pub fn create_dir_durably(path: &Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(Error::io(path, e)),
     }
-    if let Some(parent) = path.parent() {
+    if let Some(parent) = parent {
         sync_dir(parent)?;
     }
     Ok(())

@@ -118,8 +118,32 @@ impl Session {
         if let Some(statement) = parse_reeldb_statement(statement)? {
             return self.execute_reeldb(statement).await;
         }
-        let plan = self.ctx.state().create_logical_plan(statement).await?;
+        let plan = match self.ctx.state().create_logical_plan(statement).await {
+            Ok(plan) => plan,
+            Err(e) => return Err(self.explain_missing_table(e.into())),
+        };
         self.execute_plan(plan).await
+    }
+
+    /// DataFusion reports an unknown table as "table 'reeldb.main.x' not found"; replace that
+    /// with the engine's error, which suggests a table with a similar name.
+    fn explain_missing_table(&self, error: Error) -> Error {
+        let message = error.to_string();
+        let prefix = format!("table '{CATALOG}.{SCHEMA}.");
+        let Some(start) = message.find(&prefix) else {
+            return error;
+        };
+        let rest = &message[start + prefix.len()..];
+        let Some(name) = rest.strip_suffix("' not found") else {
+            return error;
+        };
+        match self.db.snapshot() {
+            Ok(snapshot) => match snapshot.table(name) {
+                Err(missing) => Error::Engine(missing),
+                Ok(_) => error,
+            },
+            Err(_) => error,
+        }
     }
 
     /// The tables of the newest version, for DataFusion to resolve names against.
@@ -274,14 +298,7 @@ impl Session {
             if matched == 0 {
                 continue;
             }
-            if let Some(p) = &predicate {
-                let kept = LogicalPlan::Filter(Filter::try_new(
-                    p.clone().is_not_true(),
-                    Arc::new(source.clone()),
-                )?);
-                let stream = self.stream_plan(kept).await?;
-                txn = append_stream(txn, table, stream).await?.0;
-            }
+            // Updated rows first, so that an error in them names the row among them.
             if let Some(exprs) = &projection {
                 let matching = match &predicate {
                     Some(p) => {
@@ -294,6 +311,14 @@ impl Session {
                     Arc::new(matching),
                 )?);
                 let stream = self.stream_plan(strip_vector_casts(updated)).await?;
+                txn = append_stream(txn, table, stream).await?.0;
+            }
+            if let Some(p) = &predicate {
+                let kept = LogicalPlan::Filter(Filter::try_new(
+                    p.clone().is_not_true(),
+                    Arc::new(source.clone()),
+                )?);
+                let stream = self.stream_plan(kept).await?;
                 txn = append_stream(txn, table, stream).await?.0;
             }
             txn.remove_file(table, &file.path)?;
@@ -359,36 +384,62 @@ fn remove_all_files(txn: &mut WriteTransaction, table: &str) -> Result<()> {
 /// DataFusion casts inserted values to the column types; for a vector column that is a cast
 /// from a list to `FixedSizeList`, whose failure would name neither the column nor the row.
 /// The engine converts and checks vectors itself (see `reeldb_engine::conform_batch`), so
-/// those casts are removed from the top projection of an INSERT or UPDATE.
+/// those casts are removed from the top projection of an INSERT or UPDATE and from a VALUES
+/// list right below it. Casts the user wrote deeper in a query are left alone.
 fn strip_vector_casts(plan: LogicalPlan) -> LogicalPlan {
-    let LogicalPlan::Projection(projection) = plan else {
-        return plan;
-    };
-    let mut changed = false;
-    let exprs: Vec<Expr> = projection
-        .expr
-        .iter()
-        .map(|expr| match expr {
-            Expr::Alias(alias) => match alias.expr.as_ref() {
-                Expr::Cast(cast) if is_fixed_size_list(cast.field.data_type()) => {
-                    changed = true;
-                    cast.expr.as_ref().clone().alias(alias.name.clone())
-                }
-                _ => expr.clone(),
-            },
-            Expr::Cast(cast) if is_fixed_size_list(cast.field.data_type()) => {
-                changed = true;
-                cast.expr.as_ref().clone()
+    match plan {
+        LogicalPlan::Projection(projection) => {
+            let input = match projection.input.as_ref() {
+                LogicalPlan::Values(values) => match strip_values(values) {
+                    Some(stripped) => Arc::new(stripped),
+                    None => Arc::clone(&projection.input),
+                },
+                _ => Arc::clone(&projection.input),
+            };
+            let exprs: Vec<Expr> = projection.expr.iter().map(strip_cast).collect();
+            match Projection::try_new(exprs, input) {
+                Ok(stripped) => LogicalPlan::Projection(stripped),
+                Err(_) => LogicalPlan::Projection(projection),
             }
-            other => other.clone(),
-        })
-        .collect();
-    if !changed {
-        return LogicalPlan::Projection(projection);
+        }
+        LogicalPlan::Values(values) => match strip_values(&values) {
+            Some(stripped) => stripped,
+            None => LogicalPlan::Values(values),
+        },
+        other => other,
     }
-    match Projection::try_new(exprs, Arc::clone(&projection.input)) {
-        Ok(stripped) => LogicalPlan::Projection(stripped),
-        Err(_) => LogicalPlan::Projection(projection),
+}
+
+/// A VALUES list without casts to vector types, its schema inferred again.
+fn strip_values(values: &datafusion::logical_expr::Values) -> Option<LogicalPlan> {
+    let rows: Vec<Vec<Expr>> = values
+        .values
+        .iter()
+        .map(|row| row.iter().map(strip_cast).collect())
+        .collect();
+    if rows == values.values {
+        return None;
+    }
+    datafusion::logical_expr::LogicalPlanBuilder::values(rows)
+        .and_then(|builder| builder.build())
+        .ok()
+}
+
+/// `expr` without an outermost cast to a vector type (looking through an alias).
+fn strip_cast(expr: &Expr) -> Expr {
+    match expr {
+        Expr::Alias(alias) => match alias.expr.as_ref() {
+            Expr::Cast(cast) if is_fixed_size_list(cast.field.data_type()) => cast
+                .expr
+                .as_ref()
+                .clone()
+                .alias_qualified(alias.relation.clone(), alias.name.clone()),
+            _ => expr.clone(),
+        },
+        Expr::Cast(cast) if is_fixed_size_list(cast.field.data_type()) => {
+            cast.expr.as_ref().clone()
+        }
+        other => other.clone(),
     }
 }
 

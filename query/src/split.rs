@@ -51,10 +51,14 @@ pub fn ends_statement(sql: &str) -> bool {
     let mut complete = false;
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
-        let before = scanner.state;
+        let (before, skipped) = (scanner.state, scanner.skip);
         if scanner.step(c, chars.peek().copied()) {
             complete = true;
-        } else if before == State::Code && scanner.state == State::Code && !c.is_whitespace() {
+        } else if !skipped
+            && before == State::Code
+            && scanner.state == State::Code
+            && !c.is_whitespace()
+        {
             complete = false;
         }
     }
@@ -83,9 +87,10 @@ fn has_code(text: &str) -> bool {
     let mut scanner = Scanner::default();
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        let before = scanner.state;
+        let (before, skipped) = (scanner.state, scanner.skip);
         scanner.step(c, chars.peek().copied());
-        if before == State::Code
+        if !skipped
+            && before == State::Code
             && scanner.state != State::LineComment
             && scanner.state != State::BlockComment
             && !c.is_whitespace()
@@ -202,5 +207,6 @@ mod tests {
         assert!(!ends_statement("SELECT ';'"));
         assert!(!ends_statement("SELECT 1; SELECT 2"));
         assert!(!ends_statement("SELECT 1; /* open"));
+        assert!(ends_statement("SELECT 1; /* closed */"));
     }
 }

@@ -76,15 +76,13 @@ fn sigkill_at_every_crash_point_keeps_exactly_the_committed_data() {
         &dir.path().join("full.reeldb"),
         &["run", &STEPS.to_string(), "0"],
     );
-    let mut total = 0;
-    loop {
+    let total: usize = loop {
         let line = read_line(&mut out);
         if let Some(n) = line.strip_prefix("points ") {
-            total = n.parse().unwrap();
-            break;
+            break n.parse().unwrap();
         }
         assert!(line.starts_with("committed"), "unexpected output '{line}'");
-    }
+    };
     assert!(child.wait().unwrap().success());
     assert_eq!(
         steps_in(&dir.path().join("full.reeldb")),

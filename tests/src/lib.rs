@@ -9,6 +9,13 @@ pub fn format_value(array: &dyn Array, row: usize) -> String {
     if array.is_null(row) {
         return "NULL".to_string();
     }
+    // Floats print as Rust does (`100`, `0.25`), the way DataFusion's own .slt files show them.
+    if let Some(floats) = array.as_any().downcast_ref::<arrow::array::Float64Array>() {
+        return floats.value(row).to_string();
+    }
+    if let Some(floats) = array.as_any().downcast_ref::<arrow::array::Float32Array>() {
+        return floats.value(row).to_string();
+    }
     let options = FormatOptions::default();
     match ArrayFormatter::try_new(array, &options) {
         Ok(formatter) => {
