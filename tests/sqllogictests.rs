@@ -8,6 +8,8 @@
 //! session on that same database, so files can test what one session sees of another's
 //! writes. `__TEST_DIR__` (with `control substitution on`) is a scratch directory for files.
 
+#![allow(clippy::print_stdout)] // a test harness reports on standard output
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -146,8 +146,8 @@ fn list_to_vectors<O: OffsetSizeTrait>(
     mismatch: &dyn Fn(usize, usize) -> Error,
 ) -> Result<FixedSizeListArray> {
     let offsets = list.value_offsets();
-    for row in 0..list.len() {
-        let len = (offsets[row + 1] - offsets[row]).as_usize();
+    for (row, window) in offsets.windows(2).enumerate() {
+        let len = (window[1] - window[0]).as_usize();
         if list.is_valid(row) && len != dim {
             return Err(mismatch(row, len));
         }
@@ -157,7 +157,7 @@ fn list_to_vectors<O: OffsetSizeTrait>(
     let mut values: Vec<f32> = Vec::with_capacity(list.len() * dim);
     let mut element_nulls: Vec<bool> = Vec::new();
     let child_has_nulls = child.null_count() > 0;
-    for row in 0..list.len() {
+    for (row, offset) in offsets.iter().take(list.len()).enumerate() {
         if list.is_null(row) {
             values.extend(std::iter::repeat_n(0.0, dim));
             if child_has_nulls {
@@ -165,7 +165,7 @@ fn list_to_vectors<O: OffsetSizeTrait>(
             }
             continue;
         }
-        let start = offsets[row].as_usize();
+        let start = offset.as_usize();
         values.extend_from_slice(&child.values()[start..start + dim]);
         if child_has_nulls {
             element_nulls.extend((start..start + dim).map(|i| child.is_valid(i)));

@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -54,11 +55,12 @@ pub(crate) struct DataFileWriter {
 impl DataFileWriter {
     pub fn create(path: PathBuf, relative: String, schema: &SchemaRef) -> Result<Self> {
         let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-        let writer = ArrowWriter::try_new(file, schema.clone(), Some(writer_properties(schema)))
-            .map_err(|cause| Error::Parquet {
-                path: path.clone(),
-                cause,
-            })?;
+        let writer =
+            ArrowWriter::try_new(file, Arc::clone(schema), Some(writer_properties(schema)))
+                .map_err(|cause| Error::Parquet {
+                    path: path.clone(),
+                    cause,
+                })?;
         Ok(DataFileWriter {
             path,
             relative,

@@ -143,8 +143,11 @@ fn wrong_vector_is_refused_and_nothing_is_committed() {
     let mut bad = batch(3..6);
     let values = Float32Array::from(vec![1.0, 2.0, f32::INFINITY, 0.0, 1.0, 1.0]);
     let vectors = FixedSizeListArray::new(Arc::new(vector_item_field()), 2, Arc::new(values), None);
-    bad =
-        RecordBatch::try_new(bad.schema(), vec![bad.column(0).clone(), Arc::new(vectors)]).unwrap();
+    bad = RecordBatch::try_new(
+        bad.schema(),
+        vec![Arc::clone(bad.column(0)), Arc::new(vectors)],
+    )
+    .unwrap();
     let err = txn.append("frames", &bad).unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -168,9 +168,11 @@ pub(crate) async fn copy_from(session: &Session, copy: &CopyFrom) -> Result<u64>
             ctx.read_csv(&copy.path, read).await?
         }
         FileFormat::Json => {
-            let mut read = JsonReadOptions::default();
-            read.file_extension = &extension;
-            read.newline_delimited = !starts_with_bracket(path);
+            let read = JsonReadOptions {
+                file_extension: &extension,
+                newline_delimited: !starts_with_bracket(path),
+                ..Default::default()
+            };
             ctx.read_json(&copy.path, read).await?
         }
     };
