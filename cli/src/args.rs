@@ -22,6 +22,10 @@ pub struct Args {
     #[arg(long)]
     pub read_only: bool,
 
+    /// Start the interactive shell even when standard input is not a terminal.
+    #[arg(long)]
+    pub shell: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -41,8 +41,8 @@ fn run() -> Result<ExitCode> {
         output,
     }) = args.command
     {
-        let runner = Runner::new(open(&database, false)?, format)?;
-        return query(&runner, &sql, format, output.as_deref());
+        let mut runner = Runner::new(open(&database, false)?, format)?;
+        return query(&mut runner, &sql, format, output.as_deref());
     }
     let Some(database) = args.database else {
         eprintln!(
@@ -53,7 +53,7 @@ fn run() -> Result<ExitCode> {
         return Ok(ExitCode::from(2));
     };
     let mut runner = Runner::new(open(&database, args.read_only)?, args.mode)?;
-    if std::io::stdin().is_terminal() {
+    if args.shell || std::io::stdin().is_terminal() {
         shell::interactive(&mut runner)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -81,7 +81,7 @@ fn open(path: &std::path::Path, read_only: bool) -> Result<Session> {
 
 /// `reeldb query`: runs the statements and writes the last one's result.
 fn query(
-    runner: &Runner,
+    runner: &mut Runner,
     sql: &str,
     format: Format,
     output: Option<&std::path::Path>,

@@ -38,9 +38,9 @@ pub struct Runner {
     pub mode: Format,
     /// Whether to print each statement's run time.
     pub timer: bool,
-    /// Whether Ctrl-C cancels the running statement (the interactive shell) or, by default,
-    /// ends the process (scripts).
-    pub cancel_on_interrupt: bool,
+    /// Interrupts (Ctrl-C, SIGINT) while a statement runs, when the shell catches them; with
+    /// `None` (scripts) an interrupt ends the process as usual.
+    interrupts: Option<tokio::signal::unix::Signal>,
 }
 
 impl Runner {
@@ -54,8 +54,18 @@ impl Runner {
             runtime,
             mode,
             timer: false,
-            cancel_on_interrupt: false,
+            interrupts: None,
         })
+    }
+
+    /// From now on, Ctrl-C stops the running statement instead of the process. An interrupt
+    /// that arrives between statements stops the next one.
+    pub fn catch_interrupts(&mut self) -> Result<()> {
+        let _guard = self.runtime.enter();
+        self.interrupts = Some(tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::interrupt(),
+        )?);
+        Ok(())
     }
 
     /// The session.
@@ -64,7 +74,7 @@ impl Runner {
     }
 
     /// Runs `sql` (one statement) and returns its result, keeping at most `row_limit` rows.
-    pub fn query(&self, sql: &str, row_limit: Option<usize>) -> Result<Option<QueryResult>> {
+    pub fn query(&mut self, sql: &str, row_limit: Option<usize>) -> Result<Option<QueryResult>> {
         let session = &self.session;
         let work = async move {
             let mut stream = session.execute(sql).await?;
@@ -91,19 +101,20 @@ impl Runner {
                 total_rows,
             })
         };
-        if !self.cancel_on_interrupt {
+        let Some(interrupts) = self.interrupts.as_mut() else {
             return Ok(Some(self.runtime.block_on(work)?));
-        }
+        };
+        // Dropping `work` on an interrupt stops the query's tasks and rolls back a write.
         self.runtime.block_on(async {
             tokio::select! {
                 result = work => Ok(Some(result?)),
-                _ = tokio::signal::ctrl_c() => Ok(None),
+                _ = interrupts.recv() => Ok(None),
             }
         })
     }
 
     /// Runs `sql` and prints its result to `out` in the current mode.
-    pub fn run(&self, sql: &str, out: &mut dyn Write) -> Result<Outcome> {
+    pub fn run(&mut self, sql: &str, out: &mut dyn Write) -> Result<Outcome> {
         let started = Instant::now();
         let limit = (self.mode == Format::Table).then_some(TABLE_ROW_LIMIT);
         let Some(result) = self.query(sql, limit)? else {

@@ -29,7 +29,7 @@ enum Next {
 
 /// Runs the interactive shell until the user quits.
 pub fn interactive(runner: &mut Runner) -> Result<()> {
-    runner.cancel_on_interrupt = true;
+    runner.catch_interrupts()?;
     let mut editor = DefaultEditor::new()?;
     let history = history_path();
     if let Some(path) = &history {
@@ -128,7 +128,7 @@ pub fn script(runner: &mut Runner, text: &str, out: &mut dyn Write) -> Result<bo
 }
 
 fn run_buffer(
-    runner: &Runner,
+    runner: &mut Runner,
     buffer: &str,
     first_line: usize,
     out: &mut dyn Write,

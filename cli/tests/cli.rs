@@ -218,3 +218,45 @@ fn a_closed_stdout_is_not_an_error() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn ctrl_c_stops_the_running_statement_and_keeps_the_shell() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reeldb"))
+        .args(["news.reeldb", "--shell", "--mode", "csv"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // The banner comes after the shell catches interrupts.
+    let mut banner = String::new();
+    stdout.read_line(&mut banner).unwrap();
+    assert!(banner.starts_with("reeldb "), "{banner}");
+    let mut stdin = child.stdin.take().unwrap();
+    // Long enough that it cannot finish first: an interrupt that comes before it starts is
+    // kept and stops it as soon as it does.
+    stdin
+        .write_all(b"SELECT count(*) FROM generate_series(1, 100000000000);\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    // SAFETY: sending a signal to our own child process.
+    #[allow(unsafe_code)]
+    let sent = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(sent, 0);
+    stdin.write_all(b"SELECT 41 + 1 AS answer;\n").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert!(rest.contains("answer\n42\n"), "{rest}");
+    assert!(
+        text(&output.stderr).contains("Cancelled."),
+        "{}",
+        text(&output.stderr)
+    );
+}

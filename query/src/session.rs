@@ -187,6 +187,12 @@ impl Session {
         match plan {
             LogicalPlan::Dml(dml) => self.execute_dml(dml).await,
             LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create)) => {
+                if !create.column_defaults.is_empty() {
+                    return Err(Error::Unsupported {
+                        what: "DEFAULT in a column definition".into(),
+                        hint: "give every value in INSERT, or leave the column NULL".into(),
+                    });
+                }
                 let name = create.name.table().to_string();
                 let mut txn = self.db.begin_write()?;
                 if txn.manifest().table(&name).is_some() {
