@@ -1,6 +1,7 @@
 //! Running statements and printing their results, for the shell, scripts and `query`.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -8,6 +9,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use futures::StreamExt;
 use reeldb_query::Session;
+use tokio::sync::Notify;
 
 use crate::args::Format;
 use crate::output::{TABLE_ROW_LIMIT, write_batches};
@@ -38,9 +40,11 @@ pub struct Runner {
     pub mode: Format,
     /// Whether to print each statement's run time.
     pub timer: bool,
-    /// Interrupts (Ctrl-C, SIGINT) while a statement runs, when the shell catches them; with
-    /// `None` (scripts) an interrupt ends the process as usual.
-    interrupts: Option<tokio::signal::unix::Signal>,
+    /// Whether to print each statement before running it (`.echo on`).
+    pub echo: bool,
+    /// Woken by Ctrl-C (SIGINT) when the shell catches interrupts; with `None` (scripts) an
+    /// interrupt ends the process as usual.
+    interrupts: Option<Arc<Notify>>,
 }
 
 impl Runner {
@@ -54,17 +58,22 @@ impl Runner {
             runtime,
             mode,
             timer: false,
+            echo: false,
             interrupts: None,
         })
     }
 
-    /// From now on, Ctrl-C stops the running statement instead of the process. An interrupt
-    /// that arrives between statements stops the next one.
+    /// From now on, Ctrl-C stops the running statement instead of the process; one that
+    /// comes while no statement runs is ignored.
+    ///
+    /// The signal is taken on a thread of its own (the `ctrlc` crate), not by the runtime:
+    /// the runtime's signal driver is polled only by idle workers, and a CPU-bound query keeps
+    /// every worker busy.
     pub fn catch_interrupts(&mut self) -> Result<()> {
-        let _guard = self.runtime.enter();
-        self.interrupts = Some(tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::interrupt(),
-        )?);
+        let notify = Arc::new(Notify::new());
+        let on_signal = Arc::clone(&notify);
+        ctrlc::set_handler(move || on_signal.notify_waiters())?;
+        self.interrupts = Some(notify);
         Ok(())
     }
 
@@ -75,9 +84,22 @@ impl Runner {
 
     /// Runs `sql` (one statement) and returns its result, keeping at most `row_limit` rows.
     pub fn query(&mut self, sql: &str, row_limit: Option<usize>) -> Result<Option<QueryResult>> {
-        let session = &self.session;
+        // Listen for an interrupt before the statement starts, so none is missed.
+        let interrupts = self.interrupts.clone();
+        let interrupted = interrupts.as_ref().map(|n| n.notified());
+        let mut interrupted = interrupted.map(Box::pin);
+        if let Some(interrupted) = interrupted.as_mut() {
+            interrupted.as_mut().enable();
+        }
+        if self.echo {
+            let mut out = crate::output::Stdout::lock();
+            writeln!(out, "{sql}")?;
+            out.flush()?;
+        }
+        let session = self.session.clone();
+        let sql = sql.to_string();
         let work = async move {
-            let mut stream = session.execute(sql).await?;
+            let mut stream = session.execute(&sql).await?;
             let schema = stream.schema();
             let mut batches = Vec::new();
             let mut kept = 0usize;
@@ -101,14 +123,24 @@ impl Runner {
                 total_rows,
             })
         };
-        let Some(interrupts) = self.interrupts.as_mut() else {
+        let Some(interrupted) = interrupted else {
             return Ok(Some(self.runtime.block_on(work)?));
         };
-        // Dropping `work` on an interrupt stops the query's tasks and rolls back a write.
+        // The statement runs as a task of its own, so that the shell regains control even
+        // while an operator computes without yielding. Aborting the task drops it at its next
+        // await: a write, which awaits every batch, is then rolled back, never committed.
+        let task = self.runtime.spawn(work);
+        let abort = task.abort_handle();
         self.runtime.block_on(async {
             tokio::select! {
-                result = work => Ok(Some(result?)),
-                _ = interrupts.recv() => Ok(None),
+                result = task => match result {
+                    Ok(result) => Ok(Some(result?)),
+                    Err(e) => Err(anyhow::anyhow!("the statement stopped unexpectedly: {e}")),
+                },
+                () = interrupted => {
+                    abort.abort();
+                    Ok(None)
+                }
             }
         })
     }

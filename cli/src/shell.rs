@@ -17,6 +17,7 @@ SQL statements end with a semicolon and may span lines. Dot-commands:
   .schema [TABLE]         show CREATE TABLE statements
   .mode [table|csv|json|jsonl|markdown]   show or set the output format
   .timer on|off           print each statement's run time
+  .echo on|off            print each statement before running it
   .help                   this text
   .quit                   leave (also Ctrl-D)
 Ctrl-C stops a running statement (a write is rolled back) and keeps the shell.";
@@ -29,8 +30,9 @@ enum Next {
 
 /// Runs the interactive shell until the user quits.
 pub fn interactive(runner: &mut Runner) -> Result<()> {
-    runner.catch_interrupts()?;
     let mut editor = DefaultEditor::new()?;
+    // After the editor: rustyline replaces the SIGINT handler when it opens the terminal.
+    runner.catch_interrupts()?;
     let history = history_path();
     if let Some(path) = &history {
         let _ = editor.load_history(path);
@@ -173,11 +175,8 @@ fn dot_command(runner: &mut Runner, line: &str, out: &mut dyn Write) -> Result<N
                 Some(mode) => runner.mode = mode,
             },
         },
-        ".timer" => match argument {
-            Some("on") => runner.timer = true,
-            Some("off") => runner.timer = false,
-            _ => bail!("usage: .timer on|off"),
-        },
+        ".timer" => runner.timer = on_off(".timer", argument)?,
+        ".echo" => runner.echo = on_off(".echo", argument)?,
         ".tables" => {
             let snapshot = runner.session().database().snapshot()?;
             let rows: Vec<String> = snapshot
@@ -222,6 +221,14 @@ fn dot_command(runner: &mut Runner, line: &str, out: &mut dyn Write) -> Result<N
         other => bail!("unknown command '{other}'; .help lists the commands"),
     }
     Ok(Next::Continue)
+}
+
+fn on_off(command: &str, argument: Option<&str>) -> Result<bool> {
+    match argument {
+        Some("on") => Ok(true),
+        Some("off") => Ok(false),
+        _ => bail!("usage: {command} on|off"),
+    }
 }
 
 fn history_path() -> Option<PathBuf> {

@@ -9,6 +9,7 @@ fn reeldb(args: &[&str], stdin: &str, cwd: &Path) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_reeldb"))
         .args(args)
         .current_dir(cwd)
+        .env("HOME", cwd) // the shell's history file stays in the test's directory
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -226,23 +227,30 @@ fn ctrl_c_stops_the_running_statement_and_keeps_the_shell() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_reeldb"))
         .args(["news.reeldb", "--shell", "--mode", "csv"])
         .current_dir(dir.path())
+        .env("HOME", dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    // The banner comes after the shell catches interrupts.
-    let mut banner = String::new();
-    stdout.read_line(&mut banner).unwrap();
-    assert!(banner.starts_with("reeldb "), "{banner}");
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.starts_with("reeldb "), "{line}");
     let mut stdin = child.stdin.take().unwrap();
-    // Long enough that it cannot finish first: an interrupt that comes before it starts is
-    // kept and stops it as soon as it does.
+    // With .echo on the shell prints a statement once it listens for Ctrl-C and is about to
+    // run it; the query is far too long to finish on its own.
     stdin
-        .write_all(b"SELECT count(*) FROM generate_series(1, 100000000000);\n")
+        .write_all(b".echo on\nSELECT count(*) FROM generate_series(1, 100000000000);\n")
         .unwrap();
     stdin.flush().unwrap();
+    loop {
+        line.clear();
+        stdout.read_line(&mut line).unwrap();
+        if line.starts_with("SELECT count(*)") {
+            break;
+        }
+    }
     // SAFETY: sending a signal to our own child process.
     #[allow(unsafe_code)]
     let sent = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
@@ -254,6 +262,10 @@ fn ctrl_c_stops_the_running_statement_and_keeps_the_shell() {
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success());
     assert!(rest.contains("answer\n42\n"), "{rest}");
+    assert!(
+        dir.path().join(".reeldb_history").exists(),
+        "the shell keeps its history"
+    );
     assert!(
         text(&output.stderr).contains("Cancelled."),
         "{}",
