@@ -184,11 +184,7 @@ fn prepare_directory(path: &Path, options: &DatabaseOptions) -> Result<()> {
             return Ok(());
         }
         Ok(_) => {
-            let empty = std::fs::read_dir(path)
-                .map_err(|e| Error::io(path, e))?
-                .next()
-                .is_none();
-            if !empty {
+            if !is_empty_or_half_created(path)? {
                 return Err(not_a_database(
                     "the directory has other files and no REELDB marker; choose a new or empty \
                      directory",
@@ -211,6 +207,25 @@ fn prepare_directory(path: &Path, options: &DatabaseOptions) -> Result<()> {
     // The marker goes last: a directory with a marker is complete.
     write_atomically(&marker, MARKER_CONTENT.as_bytes())?;
     Ok(())
+}
+
+/// Whether `path` is empty, or holds only what a creation that crashed before writing the
+/// marker leaves behind (empty `manifests/` and `data/`, a temporary marker).
+fn is_empty_or_half_created(path: &Path) -> Result<bool> {
+    for entry in std::fs::read_dir(path).map_err(|e| Error::io(path, e))? {
+        let entry = entry.map_err(|e| Error::io(path, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let leftover = match name.as_str() {
+            MANIFEST_DIR | DATA_DIR => std::fs::read_dir(entry.path())
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false),
+            other => other.starts_with(&format!("{MARKER_FILE}.")) && other.ends_with(".tmp"),
+        };
+        if !leftover {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn check_marker(marker: &Path, content: &str) -> Result<()> {

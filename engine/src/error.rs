@@ -58,8 +58,9 @@ pub enum Error {
 
     /// Another process (or another handle in this process) holds the writer lock.
     #[error(
-        "database '{path}' is being written by another process; only one writer at a time is \
-         allowed (readers are not affected). Wait for it to finish, or open read-only"
+        "database '{path}' is being written by another writer (in this or another process); \
+         only one writer at a time is allowed, and readers are not affected. Retry when it has \
+         finished"
     )]
     WriterBusy {
         /// The database directory.
@@ -170,6 +171,19 @@ pub enum Error {
         path: PathBuf,
         /// The underlying error.
         cause: parquet::errors::ParquetError,
+    },
+
+    /// The commit was published (readers see it), but syncing the manifest directory failed,
+    /// so it may not survive a power loss. Do not retry the write: it happened.
+    #[error(
+        "version {version} was committed and is visible, but syncing it to disk failed ({cause}); \
+         it may be lost on power failure. Do not repeat the statement"
+    )]
+    CommittedNotSynced {
+        /// The committed version.
+        version: u64,
+        /// The sync error.
+        cause: Box<Error>,
     },
 
     /// A broken invariant: a bug in reeldb.

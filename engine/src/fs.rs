@@ -27,6 +27,12 @@ pub fn sync_file(path: &Path) -> Result<()> {
 /// Writes `bytes` to `path` through a temporary file, so that `path` either keeps its old
 /// content or holds all of `bytes`, never a part. The directory is synced afterwards.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_then(path, bytes, || {})
+}
+
+/// [`write_atomically`], calling `renamed` as soon as the rename has happened, before the
+/// directory sync: from then on the new content is visible, whatever the sync returns.
+pub fn write_atomically_then(path: &Path, bytes: &[u8], renamed: impl FnOnce()) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if p.as_os_str().is_empty() => Path::new("."),
         Some(p) => p,
@@ -56,6 +62,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     file.sync_all().map_err(|e| Error::io(&tmp, e))?;
     crate::crash::crash_point("manifest-synced");
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    renamed();
     crate::crash::crash_point("manifest-renamed");
     sync_dir(dir)
 }

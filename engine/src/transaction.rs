@@ -10,8 +10,9 @@
 //! 3. it is renamed to the next version's name, and the manifest directory is synced.
 //!
 //! Readers pick up only renamed manifests, so they see all of a commit or none of it. A
-//! transaction dropped without commit deletes the files it wrote; a crash leaves them behind as
-//! unreferenced files, which vacuum removes.
+//! transaction dropped without commit deletes the files it wrote (never published, so no
+//! reader can know them); a crash leaves them behind as unreferenced files, which vacuum
+//! removes.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -24,7 +25,7 @@ use crate::conform::conform_batch;
 use crate::data_file::DataFileWriter;
 use crate::database::Database;
 use crate::error::{Error, Result};
-use crate::fs::{create_dir_durably, sync_dir, write_atomically};
+use crate::fs::{create_dir_durably, sync_dir, write_atomically_then};
 use crate::layout::{data_file_path, manifest_path, table_dir};
 use crate::manifest::{ColumnEntry, DataFileEntry, Manifest, TableEntry, encode_data_type};
 use crate::snapshot::{Snapshot, table_not_found};
@@ -46,6 +47,8 @@ pub struct WriteTransaction {
     next_seq: u32,
     changed: bool,
     committed: bool,
+    /// Set when an append failed part-way; such a transaction can only be rolled back.
+    failed: bool,
 }
 
 impl WriteTransaction {
@@ -63,6 +66,7 @@ impl WriteTransaction {
             next_seq: 0,
             changed: false,
             committed: false,
+            failed: false,
         }
     }
 
@@ -127,11 +131,23 @@ impl WriteTransaction {
     /// position and converted (see [`conform_batch`]); vectors are checked. Returns the
     /// number of rows appended.
     pub fn append(&mut self, name: &str, batch: &RecordBatch) -> Result<u64> {
+        let result = self.append_inner(name, batch);
+        // A refused batch (bad data) leaves nothing behind; a failed write may have left part
+        // of a batch in a file, so the transaction must not commit.
+        if matches!(
+            result,
+            Err(Error::Io { .. } | Error::Parquet { .. } | Error::Internal(_))
+        ) {
+            self.failed = true;
+        }
+        result
+    }
+
+    fn append_inner(&mut self, name: &str, batch: &RecordBatch) -> Result<u64> {
         let table = self.table(name)?;
         let (id, schema) = (table.id, table.schema()?);
         let first_row = self.rows_appended.get(&id).copied().unwrap_or(0) + 1;
         let batch = conform_batch(name, &schema, batch, first_row)?;
-        *self.rows_appended.entry(id).or_default() += batch.num_rows() as u64;
         if batch.num_rows() == 0 {
             return Ok(0);
         }
@@ -144,6 +160,7 @@ impl WriteTransaction {
             .get_mut(&id)
             .ok_or_else(|| Error::Internal("open data file vanished".into()))?;
         writer.write(&batch)?;
+        *self.rows_appended.entry(id).or_default() += batch.num_rows() as u64;
         crate::crash::crash_point("batch-appended");
         if writer.approximate_size() >= self.db.options().target_file_size {
             self.finish_data_file(id)?;
@@ -176,6 +193,11 @@ impl WriteTransaction {
     /// Publishes the transaction's changes as the next version and returns that version's
     /// snapshot. A transaction without changes publishes nothing and returns its base.
     pub fn commit(mut self) -> Result<Arc<Snapshot>> {
+        if self.failed {
+            return Err(Error::Internal(
+                "commit of a transaction whose write failed; it was rolled back".into(),
+            ));
+        }
         if !self.changed {
             self.committed = true;
             return Ok(Arc::clone(&self.base));
@@ -197,8 +219,22 @@ impl WriteTransaction {
         crate::crash::crash_point("data-synced");
         let version = self.manifest.version;
         let bytes = self.manifest.encode()?;
-        write_atomically(&manifest_path(self.db.path(), version), &bytes)?;
-        self.committed = true;
+        let path = manifest_path(self.db.path(), version);
+        // Once the manifest is renamed into place the commit is visible: from then on the
+        // files it lists must never be deleted, even if the directory sync below fails.
+        let mut published = false;
+        let result = write_atomically_then(&path, &bytes, || published = true);
+        self.committed = published;
+        if let Err(e) = result {
+            return Err(if published {
+                Error::CommittedNotSynced {
+                    version,
+                    cause: Box::new(e),
+                }
+            } else {
+                e
+            });
+        }
         crate::crash::crash_point("committed");
         self.db.refresh()
     }

@@ -334,3 +334,31 @@ fn table_errors_name_the_table_and_suggest() {
         "{err}"
     );
 }
+
+#[test]
+fn a_creation_cut_short_before_the_marker_is_completed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("half.reeldb");
+    std::fs::create_dir_all(path.join("manifests")).unwrap();
+    std::fs::create_dir_all(path.join("data")).unwrap();
+    std::fs::write(path.join("REELDB.123.tmp"), b"reeldb data").unwrap();
+    let db = Database::open(&path).unwrap();
+    assert_eq!(db.snapshot().unwrap().version(), 0);
+    assert!(path.join("REELDB").exists());
+}
+
+#[test]
+fn a_failed_write_poisons_the_transaction() {
+    let (_dir, db) = new_db();
+    let mut txn = db.begin_write().unwrap();
+    txn.create_table("a", &schema()).unwrap();
+    txn.create_table("b", &schema()).unwrap();
+    txn.append("a", &batch(0..3)).unwrap();
+    // Table b's data directory cannot be created: a file is in the way.
+    std::fs::write(db.path().join("data/t2"), b"in the way").unwrap();
+    let err = txn.append("b", &batch(0..3)).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    let err = txn.commit().unwrap_err();
+    assert!(err.to_string().contains("whose write failed"), "{err}");
+    assert_eq!(db.snapshot().unwrap().version(), 0, "nothing was committed");
+}

@@ -143,7 +143,7 @@ fn a_second_writer_process_is_refused_while_the_first_commits() {
     let err = here.begin_write().err().expect("the lock is held");
     assert!(
         err.to_string()
-            .contains("is being written by another process"),
+            .contains("is being written by another writer"),
         "{err}"
     );
 
