@@ -98,6 +98,7 @@ impl Runner {
         }
         let session = self.session.clone();
         let sql = sql.to_string();
+        let sql_text = sql.clone();
         let work = async move {
             let mut stream = session.execute(&sql).await?;
             let schema = stream.schema();
@@ -126,26 +127,31 @@ impl Runner {
         let Some(interrupted) = interrupted else {
             return Ok(Some(self.runtime.block_on(work)?));
         };
-        // The statement runs as a task of its own, so that the shell regains control even
-        // while an operator computes without yielding. Aborting the task drops it at its next
-        // await: a write, which awaits every batch, is then rolled back, never committed.
-        let task = self.runtime.spawn(work);
-        let abort = task.abort_handle();
+        // The statement runs as a task of its own. Aborting it drops it at its next await; a
+        // write awaits every batch, so it is rolled back there, unless it was already
+        // committing. So after an interrupt a write is waited for, and reported as it ended;
+        // a read is left behind at once, even one whose operator computes without yielding.
+        let reads_only = is_read_only(&sql_text);
+        let mut task = self.runtime.spawn(work);
         self.runtime.block_on(async {
             tokio::select! {
-                result = task => match result {
-                    Ok(result) => Ok(Some(result?)),
-                    Err(e) => Err(anyhow::anyhow!("the statement stopped unexpectedly: {e}")),
-                },
-                () = interrupted => {
-                    abort.abort();
-                    Ok(None)
-                }
+                result = &mut task => return finished(result),
+                () = interrupted => task.abort(),
+            }
+            if reads_only {
+                return Ok(None);
+            }
+            match task.await {
+                Err(e) if e.is_cancelled() => Ok(None),
+                result => finished(result),
             }
         })
     }
 
     /// Runs `sql` and prints its result to `out` in the current mode.
+    ///
+    /// A write that had already committed when Ctrl-C came is reported as done, not
+    /// cancelled.
     pub fn run(&mut self, sql: &str, out: &mut dyn Write) -> Result<Outcome> {
         let started = Instant::now();
         let limit = (self.mode == Format::Table).then_some(TABLE_ROW_LIMIT);
@@ -165,4 +171,27 @@ impl Runner {
         out.flush()?;
         Ok(Outcome::Done)
     }
+}
+
+/// The outcome of a statement's task that ran to its end.
+fn finished(
+    result: Result<reeldb_query::Result<QueryResult>, tokio::task::JoinError>,
+) -> Result<Option<QueryResult>> {
+    match result {
+        Ok(result) => Ok(Some(result?)),
+        Err(e) => Err(anyhow::anyhow!("the statement stopped unexpectedly: {e}")),
+    }
+}
+
+/// Whether a statement only reads the database (it may still write a file, as COPY TO does).
+fn is_read_only(sql: &str) -> bool {
+    let first = sql
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .find(|w| !w.is_empty())
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    matches!(
+        first.as_str(),
+        "SELECT" | "WITH" | "EXPLAIN" | "SHOW" | "VALUES" | "DESCRIBE" | "TABLE"
+    ) || (first == "COPY" && !sql.to_ascii_uppercase().contains(" FROM "))
 }

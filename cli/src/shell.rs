@@ -20,7 +20,8 @@ SQL statements end with a semicolon and may span lines. Dot-commands:
   .echo on|off            print each statement before running it
   .help                   this text
   .quit                   leave (also Ctrl-D)
-Ctrl-C stops a running statement (a write is rolled back) and keeps the shell.";
+Ctrl-C stops a running statement and keeps the shell; a write is rolled back unless it
+was already committing, in which case it is reported as done.";
 
 /// What a dot-command asks of the loop.
 enum Next {

@@ -7,9 +7,12 @@
 
 use std::path::Path;
 
+use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::logical_expr::{Expr, lit};
-use datafusion::prelude::{CsvReadOptions, DataFrame, JsonReadOptions, ParquetReadOptions};
+use datafusion::prelude::{
+    CsvReadOptions, DataFrame, JsonReadOptions, ParquetReadOptions, SessionContext,
+};
 
 use crate::append::append_stream;
 use crate::ast::{CopyFrom, OptionValue};
@@ -147,25 +150,51 @@ pub(crate) async fn copy_from(session: &Session, copy: &CopyFrom) -> Result<u64>
     }
     let txn = session.database().begin_write()?;
     let table_schema = txn.table(&copy.table)?.schema()?;
-    let ctx = session.context();
+    // Read the file in its own order, in one partition: rows keep the file's order, and
+    // "row N" in an error is the N-th data row of the file.
+    let config = session
+        .context()
+        .copied_config()
+        .with_repartition_file_scans(false)
+        .with_target_partitions(1);
+    let ctx = SessionContext::new_with_config(config);
+    let in_file = |e: datafusion::error::DataFusionError| {
+        Error::Invalid(format!("COPY {} FROM '{}': {e}", copy.table, copy.path))
+    };
     let extension = path
         .extension()
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
     let frame = match options.format {
-        FileFormat::Parquet => {
-            ctx.read_parquet(
+        FileFormat::Parquet => ctx
+            .read_parquet(
                 &copy.path,
                 ParquetReadOptions::default().file_extension(&extension),
             )
-            .await?
-        }
+            .await
+            .map_err(in_file)?,
         FileFormat::Csv => {
             let read = CsvReadOptions::new()
                 .has_header(options.header)
                 .delimiter(options.delimiter)
                 .file_extension(&extension);
-            ctx.read_csv(&copy.path, read).await?
+            // Inference would turn '00123' into 123 and 'TRUE' into true before the table's
+            // types are known: read every column as text and let the engine convert it.
+            let inferred = ctx
+                .read_csv(&copy.path, read.clone())
+                .await
+                .map_err(in_file)?;
+            let text = Schema::new(
+                inferred
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| Field::new(f.name(), DataType::Utf8, true))
+                    .collect::<Vec<_>>(),
+            );
+            ctx.read_csv(&copy.path, read.schema(&text))
+                .await
+                .map_err(in_file)?
         }
         FileFormat::Json => {
             let read = JsonReadOptions {
@@ -173,13 +202,18 @@ pub(crate) async fn copy_from(session: &Session, copy: &CopyFrom) -> Result<u64>
                 newline_delimited: !starts_with_bracket(path),
                 ..Default::default()
             };
-            ctx.read_json(&copy.path, read).await?
+            ctx.read_json(&copy.path, read).await.map_err(in_file)?
         }
     };
     let by_position = options.format == FileFormat::Csv && !options.header;
     let frame = match_columns(frame, &table_schema, &copy.table, by_position)?;
-    let stream = frame.execute_stream().await?;
-    let (txn, rows) = append_stream(txn, &copy.table, stream).await?;
+    let stream = frame.execute_stream().await.map_err(in_file)?;
+    let (txn, rows) = append_stream(txn, &copy.table, stream)
+        .await
+        .map_err(|e| match e {
+            Error::DataFusion(e) => in_file(*e),
+            other => other,
+        })?;
     txn.commit()?;
     Ok(rows)
 }
@@ -197,7 +231,7 @@ fn starts_with_bracket(path: &Path) -> bool {
 /// Selects the file's columns in the table's order.
 fn match_columns(
     frame: DataFrame,
-    table_schema: &arrow::datatypes::Schema,
+    table_schema: &Schema,
     table: &str,
     by_position: bool,
 ) -> Result<DataFrame> {
@@ -226,9 +260,12 @@ fn match_columns(
             .iter()
             .position(|f| f == field.name())
             .or_else(|| {
-                file_fields
-                    .iter()
-                    .position(|f| f.eq_ignore_ascii_case(field.name()))
+                // A column differing only in case, unless it is taken by an exact match.
+                file_fields.iter().enumerate().position(|(i, f)| {
+                    f.eq_ignore_ascii_case(field.name())
+                        && !table_schema.fields().iter().any(|t| t.name() == f)
+                        && !used[i]
+                })
             });
         match position {
             Some(i) => {

@@ -20,8 +20,10 @@ use datafusion::logical_expr::{
     DdlStatement, DmlStatement, Expr, Filter, LogicalPlan, Projection, WriteOp,
 };
 use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
-use reeldb_engine::{Database, WriteTransaction};
+use futures::StreamExt;
+use reeldb_engine::{Database, Snapshot, WriteTransaction};
 
 use crate::append::append_stream;
 use crate::ast::ReeldbStatement;
@@ -112,17 +114,48 @@ impl Session {
     }
 
     /// Runs one statement and returns its result as a stream. Writes are complete (committed)
-    /// when this returns; a query runs as the stream is read, and stops if it is dropped.
+    /// when this returns; a query runs as the stream is read, and stops if it is dropped. The
+    /// stream keeps the version it reads alive: vacuum cannot delete its files meanwhile.
+    ///
+    /// A `Session` runs one statement at a time; use one session per concurrent task.
     pub async fn execute(&self, statement: &str) -> Result<SendableRecordBatchStream> {
-        self.bind_snapshot()?;
+        // A write is planned against the version it will change. If another writer commits
+        // between planning and taking the writer lock, plan again on the newer version.
+        for _ in 0..MAX_PLAN_ATTEMPTS {
+            let snapshot = self.bind_snapshot()?;
+            if let Attempt::Done(stream) = self.execute_on(statement, &snapshot).await? {
+                let schema = stream.schema();
+                let holds_snapshot = stream.map(move |batch| {
+                    let _version = &snapshot;
+                    batch
+                });
+                return Ok(Box::pin(RecordBatchStreamAdapter::new(
+                    schema,
+                    holds_snapshot,
+                )));
+            }
+        }
+        Err(Error::Engine(reeldb_engine::Error::WriterBusy {
+            path: self.db.path().to_path_buf(),
+        }))
+    }
+
+    async fn execute_on(&self, statement: &str, snapshot: &Arc<Snapshot>) -> Result<Attempt> {
         if let Some(statement) = parse_reeldb_statement(statement)? {
-            return self.execute_reeldb(statement).await;
+            return Ok(Attempt::Done(self.execute_reeldb(statement).await?));
         }
         let plan = match self.ctx.state().create_logical_plan(statement).await {
             Ok(plan) => plan,
             Err(e) => return Err(self.explain_missing_table(e.into())),
         };
-        self.execute_plan(plan).await
+        self.execute_plan(plan, snapshot).await
+    }
+
+    /// Takes the writer lock for a statement planned on `planned`; `None` if a newer version
+    /// was committed since, and the statement must be planned again.
+    fn begin_write_on(&self, planned: &Snapshot) -> Result<Option<WriteTransaction>> {
+        let txn = self.db.begin_write()?;
+        Ok((txn.base().version() == planned.version()).then_some(txn))
     }
 
     /// DataFusion reports an unknown table as "table 'reeldb.main.x' not found"; replace that
@@ -147,11 +180,11 @@ impl Session {
     }
 
     /// The tables of the newest version, for DataFusion to resolve names against.
-    fn bind_snapshot(&self) -> Result<()> {
+    fn bind_snapshot(&self) -> Result<Arc<Snapshot>> {
         let snapshot = self.db.snapshot()?;
         self.catalog
-            .register_schema(SCHEMA, Arc::new(SnapshotSchema::new(snapshot)))?;
-        Ok(())
+            .register_schema(SCHEMA, Arc::new(SnapshotSchema::new(Arc::clone(&snapshot))))?;
+        Ok(snapshot)
     }
 
     async fn execute_reeldb(
@@ -183,42 +216,48 @@ impl Session {
         }
     }
 
-    async fn execute_plan(&self, plan: LogicalPlan) -> Result<SendableRecordBatchStream> {
+    async fn execute_plan(&self, plan: LogicalPlan, planned: &Snapshot) -> Result<Attempt> {
+        let stale = Ok(Attempt::Stale);
         match plan {
-            LogicalPlan::Dml(dml) => self.execute_dml(dml).await,
+            LogicalPlan::Dml(dml) => self.execute_dml(dml, planned).await,
             LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create)) => {
-                if !create.column_defaults.is_empty() {
-                    return Err(Error::Unsupported {
-                        what: "DEFAULT in a column definition".into(),
-                        hint: "give every value in INSERT, or leave the column NULL".into(),
-                    });
-                }
+                check_create_table(&create)?;
                 let name = create.name.table().to_string();
-                let mut txn = self.db.begin_write()?;
+                let Some(mut txn) = self.begin_write_on(planned)? else {
+                    return stale;
+                };
                 if txn.manifest().table(&name).is_some() {
                     if create.if_not_exists {
-                        return Ok(empty_stream());
+                        return Ok(Attempt::Done(empty_stream()));
                     }
                     if create.or_replace {
                         txn.drop_table(&name)?;
                     }
                 }
-                let schema = create.input.schema().as_arrow().clone();
+                let mut schema = create.input.schema().as_arrow().clone();
+                if !matches!(create.input.as_ref(), LogicalPlan::EmptyRelation(_)) {
+                    // CREATE TABLE AS: columns admit NULL, as in PostgreSQL and DuckDB, even
+                    // when the query's values happen to have none.
+                    schema = nullable(&schema);
+                }
                 txn.create_table(&name, &schema)?;
                 let stream = self.stream_plan(create.input.as_ref().clone()).await?;
                 let (txn, _) = append_stream(txn, &name, stream).await?;
                 txn.commit()?;
-                Ok(empty_stream())
+                Ok(Attempt::Done(empty_stream()))
             }
             LogicalPlan::Ddl(DdlStatement::DropTable(drop)) => {
+                check_table_reference(&drop.name)?;
                 let name = drop.name.table().to_string();
-                let mut txn = self.db.begin_write()?;
+                let Some(mut txn) = self.begin_write_on(planned)? else {
+                    return stale;
+                };
                 if txn.manifest().table(&name).is_none() && drop.if_exists {
-                    return Ok(empty_stream());
+                    return Ok(Attempt::Done(empty_stream()));
                 }
                 txn.drop_table(&name)?;
                 txn.commit()?;
-                Ok(empty_stream())
+                Ok(Attempt::Done(empty_stream()))
             }
             LogicalPlan::Ddl(other) => Err(Error::Unsupported {
                 what: other.name().to_string(),
@@ -226,15 +265,18 @@ impl Session {
                        COPY table FROM 'file' to load files"
                     .into(),
             }),
-            other => Ok(self.stream_plan(other).await?),
+            other => Ok(Attempt::Done(self.stream_plan(other).await?)),
         }
     }
 
-    async fn execute_dml(&self, dml: DmlStatement) -> Result<SendableRecordBatchStream> {
+    async fn execute_dml(&self, dml: DmlStatement, planned: &Snapshot) -> Result<Attempt> {
+        check_table_reference(&dml.table_name)?;
         let table = dml.table_name.table().to_string();
-        match dml.op {
+        let Some(mut txn) = self.begin_write_on(planned)? else {
+            return Ok(Attempt::Stale);
+        };
+        let rows = match dml.op {
             WriteOp::Insert(op) => {
-                let mut txn = self.db.begin_write()?;
                 match op {
                     InsertOp::Append => {}
                     InsertOp::Overwrite => remove_all_files(&mut txn, &table)?,
@@ -251,43 +293,55 @@ impl Session {
                 let stream = self.stream_plan(input).await?;
                 let (txn, rows) = append_stream(txn, &table, stream).await?;
                 txn.commit()?;
-                Ok(count_stream(rows))
+                rows
             }
             WriteOp::Truncate => {
-                let mut txn = self.db.begin_write()?;
                 let rows = txn.table(&table)?.row_count();
                 remove_all_files(&mut txn, &table)?;
                 txn.commit()?;
-                Ok(count_stream(rows))
+                rows
             }
-            WriteOp::Delete | WriteOp::Update => {
-                let rows = self.rewrite_matching(&table, &dml).await?;
-                Ok(count_stream(rows))
+            WriteOp::Delete | WriteOp::Update => self.rewrite_matching(txn, &table, &dml).await?,
+            _ => {
+                return Err(Error::Unsupported {
+                    what: dml.op.name().to_string(),
+                    hint: "use CREATE TABLE ... AS SELECT, INSERT, UPDATE and DELETE".into(),
+                });
             }
-            _ => Err(Error::Unsupported {
-                what: dml.op.name().to_string(),
-                hint: "use CREATE TABLE ... AS SELECT, INSERT, UPDATE and DELETE".into(),
-            }),
-        }
+        };
+        Ok(Attempt::Done(count_stream(rows)))
     }
 
     /// DELETE and UPDATE: every data file with a matching row is replaced by a file with the
     /// rows that do not match (and, for UPDATE, the updated rows), in one commit.
-    async fn rewrite_matching(&self, table: &str, dml: &DmlStatement) -> Result<u64> {
+    async fn rewrite_matching(
+        &self,
+        mut txn: WriteTransaction,
+        table: &str,
+        dml: &DmlStatement,
+    ) -> Result<u64> {
         let is_update = matches!(dml.op, WriteOp::Update);
         let (projection, filtered) = match (is_update, dml.input.as_ref()) {
             (true, LogicalPlan::Projection(p)) => (Some(p.expr.clone()), p.input.as_ref()),
             (false, plan) => (None, plan),
-            (true, _) => return Err(unsupported_update()),
+            (true, _) => return Err(unsupported_rewrite(is_update)),
         };
         let (predicate, source) = match filtered {
             LogicalPlan::Filter(filter) => (Some(filter.predicate.clone()), filter.input.as_ref()),
             other => (None, other),
         };
         if !reads_only_target(source) {
-            return Err(unsupported_update());
+            return Err(unsupported_rewrite(is_update));
         }
-        let mut txn = self.db.begin_write()?;
+        // The predicate is evaluated more than once per file (to find the files to rewrite,
+        // then to split their rows); a volatile one would split them inconsistently.
+        if predicate.as_ref().is_some_and(Expr::is_volatile) {
+            return Err(Error::Unsupported {
+                what: "a volatile function (such as random()) in the WHERE of DELETE or UPDATE"
+                    .into(),
+                hint: "compute the values into a table first, then DELETE or UPDATE by them".into(),
+            });
+        }
         let full = ReeldbTable::new(Arc::clone(txn.base()), table)?;
         let mut changed = 0u64;
         for file in full.files().to_vec() {
@@ -304,7 +358,8 @@ impl Session {
             if matched == 0 {
                 continue;
             }
-            // Updated rows first, so that an error in them names the row among them.
+            // Updated rows first, so that in the first file rewritten an error names the row
+            // among the updated ones.
             if let Some(exprs) = &projection {
                 let matching = match &predicate {
                     Some(p) => {
@@ -342,11 +397,73 @@ impl Session {
     }
 }
 
-fn unsupported_update() -> Error {
+fn unsupported_rewrite(is_update: bool) -> Error {
+    let (what, hint) = if is_update {
+        (
+            "UPDATE ... FROM",
+            "update one table at a time, with a subquery in SET or WHERE",
+        )
+    } else {
+        ("DELETE ... USING", "use a subquery in WHERE")
+    };
     Error::Unsupported {
-        what: "UPDATE ... FROM".into(),
-        hint: "update from one table at a time, with a subquery in SET or WHERE".into(),
+        what: what.into(),
+        hint: hint.into(),
     }
+}
+
+/// Whether the planner ran this statement (`Done`) or found it planned on a version that a
+/// newer commit replaced before it took the writer lock (`Stale`).
+enum Attempt {
+    Done(SendableRecordBatchStream),
+    Stale,
+}
+
+/// How often a write is planned again when other writers keep committing first.
+const MAX_PLAN_ATTEMPTS: usize = 5;
+
+/// Refuses the parts of CREATE TABLE that reeldb would otherwise ignore.
+fn check_create_table(create: &datafusion::logical_expr::CreateMemoryTable) -> Result<()> {
+    check_table_reference(&create.name)?;
+    if !create.column_defaults.is_empty() {
+        return Err(Error::Unsupported {
+            what: "DEFAULT in a column definition".into(),
+            hint: "give every value in INSERT, or leave the column NULL".into(),
+        });
+    }
+    if !create.constraints.is_empty() {
+        return Err(Error::Unsupported {
+            what: "PRIMARY KEY, UNIQUE and other table constraints".into(),
+            hint: "declare the columns without them (NOT NULL is supported)".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Tables live in `reeldb.main`; another schema or catalog in a name is an error, not
+/// something to drop silently.
+fn check_table_reference(name: &datafusion::common::TableReference) -> Result<()> {
+    let schema_ok = name.schema().is_none_or(|s| s == SCHEMA);
+    let catalog_ok = name.catalog().is_none_or(|c| c == CATALOG);
+    if schema_ok && catalog_ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "'{name}' names another schema; the database's tables are in {CATALOG}.{SCHEMA}, \
+             so write just '{}'",
+            name.table()
+        )))
+    }
+}
+
+/// `schema` with every column nullable.
+fn nullable(schema: &Schema) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_nullable(true))
+        .collect();
+    Schema::new(fields)
 }
 
 /// Whether `plan` is a scan of one table, possibly under an alias.
