@@ -56,7 +56,14 @@ pub fn conform_batch(
         } else {
             cast_with_options(column, target, &cast_options).map_err(|e| Error::InvalidValue {
                 column: name.clone(),
-                reason: format!("cannot convert {} to {target}: {e}", column.data_type()),
+                reason: match first_unconvertible_row(column, target) {
+                    Some(row) => format!(
+                        "row {}: cannot convert {} to {target}: {e}",
+                        first_row + row as u64,
+                        column.data_type()
+                    ),
+                    None => format!("cannot convert {} to {target}: {e}", column.data_type()),
+                },
             })?
         };
         if !field.is_nullable()
@@ -79,6 +86,13 @@ pub fn conform_batch(
         columns,
         &options,
     )?)
+}
+
+/// The first row whose value a cast to `target` turns into NULL (the row an unsafe cast
+/// failed on), found with a safe cast.
+fn first_unconvertible_row(column: &ArrayRef, target: &DataType) -> Option<usize> {
+    let converted = arrow::compute::cast(column, target).ok()?;
+    (0..column.len()).find(|&i| column.is_valid(i) && converted.is_null(i))
 }
 
 /// Converts a column of lists of numbers to vectors of dimension `dim`.
@@ -348,7 +362,7 @@ mod tests {
         let err = conform_batch("t", &schema, &batch, 1).unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("column 'n': cannot convert Utf8 to Int64"),
+                .starts_with("column 'n': row 2: cannot convert Utf8 to Int64"),
             "{err}"
         );
     }

@@ -26,7 +26,8 @@
 //! ```
 //!
 //! # Guarantees
-//! - A commit is atomic and durable once [`WriteTransaction::commit`] returns.
+//! - A commit is atomic and durable once [`WriteTransaction::commit`] returns `Ok`. An error
+//!   means it was not published, except [`Error::CommittedNotSynced`].
 //! - One writer at a time across processes: a second [`Database::begin_write`] fails at once
 //!   with [`Error::WriterBusy`]. Readers never wait.
 //! - Vectors (`FixedSizeList<Float32, D>` columns) are stored only with `D` finite values.
@@ -35,7 +36,7 @@
 //!
 //! # Adding a maintenance operation
 //! Do it in one [`WriteTransaction`]: read from `txn.base()`, append and remove files, commit.
-//! Never modify or delete a file a manifest references; vacuum is the only deleter.
+//! Never modify or delete a file a manifest references; vacuum is the only deleter of those.
 
 mod conform;
 mod crash;

@@ -11,7 +11,7 @@ use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::stats::Precision;
-use datafusion::common::{Result, Statistics};
+use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -19,6 +19,7 @@ use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::object_store::path::Path as ObjectPath;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use reeldb_engine::{DataFileEntry, Snapshot};
@@ -61,7 +62,7 @@ impl ReeldbTable {
     }
 
     /// Splits the files into at most `partitions` groups of similar byte size.
-    fn file_groups(&self, partitions: usize) -> Vec<FileGroup> {
+    fn file_groups(&self, partitions: usize) -> Result<Vec<FileGroup>> {
         let partitions = partitions.clamp(1, self.files.len().max(1));
         let mut groups: Vec<(u64, Vec<PartitionedFile>)> = vec![(0, Vec::new()); partitions];
         let mut files: Vec<&DataFileEntry> = self.files.iter().collect();
@@ -72,14 +73,24 @@ impl ReeldbTable {
                 .min_by_key(|(size, _)| *size)
                 .expect("at least one group");
             *size += file.bytes;
+            // From the file system path, not from text: the object store would otherwise
+            // percent-encode a '%' or ' ' in the database's path a second time.
             let path = self.snapshot.data_file_path(file);
-            group.push(PartitionedFile::new(path.to_string_lossy(), file.bytes));
+            let location = ObjectPath::from_filesystem_path(&path).map_err(|e| {
+                DataFusionError::External(Box::new(reeldb_engine::Error::corrupt(
+                    &path,
+                    format!("cannot address the data file: {e}"),
+                )))
+            })?;
+            let mut partitioned = PartitionedFile::new(String::new(), file.bytes);
+            partitioned.object_meta.location = location;
+            group.push(partitioned);
         }
-        groups
+        Ok(groups
             .into_iter()
             .filter(|(_, g)| !g.is_empty())
             .map(|(_, g)| FileGroup::new(g))
-            .collect()
+            .collect())
     }
 }
 
@@ -113,7 +124,7 @@ impl TableProvider for ReeldbTable {
         let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
         let source = format.file_source(Arc::clone(&self.schema).into());
         let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), source)
-            .with_file_groups(self.file_groups(state.config().target_partitions()))
+            .with_file_groups(self.file_groups(state.config().target_partitions())?)
             .with_statistics(self.row_statistics())
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)

@@ -92,3 +92,13 @@ fn a_corrupt_manifest_is_named_when_opening() {
     );
     assert!(message.contains("checksum mismatch"), "{message}");
 }
+
+#[test]
+fn a_database_path_with_percent_and_space_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = reeldb::Database::open(dir.path().join("odd %41 dir/my db%20.reeldb")).unwrap();
+    db.sql_blocking("CREATE TABLE t (x BIGINT); INSERT INTO t VALUES (1), (2);")
+        .unwrap();
+    let batches = db.sql_blocking("SELECT sum(x) FROM t").unwrap();
+    assert_eq!(batches[0].column(0).as_primitive::<Int64Type>().value(0), 3);
+}
