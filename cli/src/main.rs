@@ -18,6 +18,7 @@ use clap::Parser;
 use reeldb_query::{Session, split_statements};
 
 use crate::args::{Args, Command, Format};
+use crate::output::ResultWriter;
 use crate::runner::Runner;
 
 fn main() -> ExitCode {
@@ -91,47 +92,42 @@ fn query(
         eprintln!("Error: no SQL statement given");
         return Ok(ExitCode::from(2));
     }
-    let mut last = None;
-    for statement in &statements {
-        match runner.query(&statement.text, None) {
-            Ok(result) => last = result,
-            Err(e) => {
-                eprintln!("Error: {e:#}");
-                return Ok(ExitCode::from(1));
-            }
+    // Earlier statements print nothing; the last one's result goes to the output.
+    let (last, earlier) = statements.split_last().expect("at least one statement");
+    for statement in earlier {
+        if let Err(e) = runner.run_into(&statement.text, &mut ResultWriter::discard()) {
+            eprintln!("Error: {e:#}");
+            return Ok(ExitCode::from(1));
         }
     }
-    let Some(result) = last else {
-        return Ok(ExitCode::SUCCESS);
-    };
-    match (format, output) {
-        (Format::Parquet, Some(path)) => {
-            output::write_parquet(path, &result.schema, &result.batches)?;
+    let mut file_out;
+    let mut stdout_out;
+    let out: &mut dyn Write = match (format, output) {
+        (Format::Parquet, _) | (_, None) => {
+            stdout_out = output::Stdout::lock();
+            &mut stdout_out
         }
         (_, Some(path)) => {
             let file = std::fs::File::create(path)
                 .with_context(|| format!("cannot create '{}'", path.display()))?;
-            let mut writer = std::io::BufWriter::new(file);
-            output::write_batches(
-                &mut writer,
-                format,
-                &result.schema,
-                &result.batches,
-                result.total_rows,
-            )?;
-            writer.flush()?;
+            file_out = std::io::BufWriter::new(file);
+            &mut file_out
         }
-        (_, None) => {
-            let mut out = output::Stdout::lock();
-            output::write_batches(
-                &mut out,
-                format,
-                &result.schema,
-                &result.batches,
-                result.total_rows,
-            )?;
-            out.flush()?;
+    };
+    let parquet_file = if format == Format::Parquet {
+        output
+    } else {
+        None
+    };
+    let mut writer = ResultWriter::new(format, out, parquet_file)?;
+    if let Err(e) = runner.run_into(&last.text, &mut writer) {
+        if output::stdout_closed() {
+            return Ok(ExitCode::SUCCESS);
         }
+        eprintln!("Error: {e:#}");
+        return Ok(ExitCode::from(1));
     }
+    writer.finish()?;
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

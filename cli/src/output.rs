@@ -4,11 +4,14 @@ use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use std::path::{Path, PathBuf};
+
 use anyhow::{Context, Result, bail};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use parquet::arrow::ArrowWriter;
 
 use crate::args::Format;
 
@@ -57,59 +60,142 @@ const VECTOR_PREVIEW: usize = 4;
 /// Longer text is cut in table mode.
 const CELL_WIDTH: usize = 60;
 
-/// Writes `batches` in `format` to `out`. `total_rows` may exceed the rows in `batches` when
-/// the caller stopped collecting (table mode); the difference is reported.
-pub fn write_batches(
-    out: &mut dyn Write,
-    format: Format,
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-    total_rows: usize,
-) -> Result<()> {
-    match format {
-        Format::Table => write_table(out, schema, batches, total_rows),
-        Format::Markdown => write_markdown(out, schema, batches),
-        Format::Csv => {
-            let mut writer = arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(out);
-            for batch in batches {
-                writer.write(&lists_as_text(batch)?)?;
-            }
-            Ok(())
-        }
-        Format::Json => {
-            let mut writer = arrow::json::ArrayWriter::new(out);
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
-            writer.write_batches(&refs)?;
-            writer.finish()?;
-            Ok(())
-        }
-        Format::Jsonl => {
-            let mut writer = arrow::json::LineDelimitedWriter::new(out);
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
-            writer.write_batches(&refs)?;
-            writer.finish()?;
-            Ok(())
-        }
-        Format::Parquet => bail!("Parquet output needs a file: add --output FILE"),
-    }
+/// Writes a result, batch by batch, in one of the output formats. Only table mode keeps
+/// rows in memory (at most [`TABLE_ROW_LIMIT`]); every other format streams, so exporting a
+/// large result takes little memory.
+pub struct ResultWriter<'a> {
+    state: State<'a>,
 }
 
-/// Writes `batches` to a Parquet file.
-pub fn write_parquet(
-    path: &std::path::Path,
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-) -> Result<()> {
-    let file = std::fs::File::create(path)
-        .with_context(|| format!("cannot create '{}'", path.display()))?;
-    let mut writer = parquet::arrow::ArrowWriter::try_new(file, Arc::clone(schema), None)?;
-    for batch in batches {
-        writer.write(batch)?;
+enum State<'a> {
+    Table {
+        out: &'a mut dyn Write,
+        schema: Option<SchemaRef>,
+        batches: Vec<RecordBatch>,
+        kept: usize,
+        total: usize,
+    },
+    Markdown {
+        out: &'a mut dyn Write,
+    },
+    Csv(arrow::csv::Writer<&'a mut dyn Write>),
+    Json(arrow::json::ArrayWriter<&'a mut dyn Write>),
+    Jsonl(arrow::json::LineDelimitedWriter<&'a mut dyn Write>),
+    Parquet {
+        path: PathBuf,
+        writer: Option<ArrowWriter<std::fs::File>>,
+    },
+    /// Discards everything (the statements before the last one in `reeldb query`).
+    Discard,
+}
+
+impl<'a> ResultWriter<'a> {
+    /// A writer of `format` to `out`; Parquet goes to `file`, which it needs.
+    pub fn new(format: Format, out: &'a mut dyn Write, file: Option<&Path>) -> Result<Self> {
+        let state = match format {
+            Format::Table => State::Table {
+                out,
+                schema: None,
+                batches: Vec::new(),
+                kept: 0,
+                total: 0,
+            },
+            Format::Markdown => State::Markdown { out },
+            Format::Csv => State::Csv(
+                arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(out),
+            ),
+            Format::Json => State::Json(arrow::json::ArrayWriter::new(out)),
+            Format::Jsonl => State::Jsonl(arrow::json::LineDelimitedWriter::new(out)),
+            Format::Parquet => match file {
+                Some(path) => State::Parquet {
+                    path: path.to_path_buf(),
+                    writer: None,
+                },
+                None => bail!("Parquet output needs a file: add --output FILE"),
+            },
+        };
+        Ok(ResultWriter { state })
     }
-    writer.close()?;
-    Ok(())
+
+    /// A writer that prints nothing.
+    pub fn discard() -> Self {
+        ResultWriter {
+            state: State::Discard,
+        }
+    }
+
+    /// Starts a result with `schema`.
+    pub fn begin(&mut self, result_schema: &SchemaRef) -> Result<()> {
+        match &mut self.state {
+            State::Table { schema, .. } => *schema = Some(Arc::clone(result_schema)),
+            State::Markdown { out } => write_markdown_header(*out, result_schema)?,
+            State::Parquet { path, writer } => {
+                let file = std::fs::File::create(&*path)
+                    .with_context(|| format!("cannot create '{}'", path.display()))?;
+                *writer = Some(ArrowWriter::try_new(file, Arc::clone(result_schema), None)?);
+            }
+            State::Csv(_) | State::Json(_) | State::Jsonl(_) | State::Discard => {}
+        }
+        Ok(())
+    }
+
+    /// Writes one batch of the result.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        match &mut self.state {
+            State::Table {
+                batches,
+                kept,
+                total,
+                ..
+            } => {
+                *total += batch.num_rows();
+                let take = (TABLE_ROW_LIMIT - *kept).min(batch.num_rows());
+                if take > 0 {
+                    *kept += take;
+                    batches.push(batch.slice(0, take));
+                }
+            }
+            State::Markdown { out } => write_markdown_rows(*out, batch)?,
+            State::Csv(writer) => writer.write(&lists_as_text(batch)?)?,
+            State::Json(writer) => writer.write(batch)?,
+            State::Jsonl(writer) => writer.write(batch)?,
+            State::Parquet { writer, .. } => {
+                if let Some(writer) = writer {
+                    writer.write(batch)?;
+                }
+            }
+            State::Discard => {}
+        }
+        Ok(())
+    }
+
+    /// Ends the result: draws the table, closes the JSON array or the Parquet file.
+    pub fn finish(self) -> Result<()> {
+        match self.state {
+            State::Table {
+                out,
+                schema,
+                batches,
+                total,
+                ..
+            } => {
+                if let Some(schema) = schema {
+                    write_table(out, &schema, &batches, total)?;
+                }
+            }
+            State::Json(mut writer) => writer.finish()?,
+            State::Jsonl(mut writer) => writer.finish()?,
+            State::Parquet { writer, .. } => {
+                if let Some(writer) = writer {
+                    writer.close()?;
+                }
+            }
+            State::Markdown { .. } | State::Csv(_) | State::Discard => {}
+        }
+        Ok(())
+    }
 }
 
 fn write_table(
@@ -157,9 +243,12 @@ fn write_table(
     Ok(())
 }
 
-fn write_markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
-    let escape = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-    let names: Vec<String> = schema.fields().iter().map(|f| escape(f.name())).collect();
+fn write_markdown_header(out: &mut dyn Write, schema: &SchemaRef) -> Result<()> {
+    let names: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| escape_markdown(f.name()))
+        .collect();
     writeln!(out, "| {} |", names.join(" | "))?;
     let rule: Vec<&str> = schema
         .fields()
@@ -173,14 +262,20 @@ fn write_markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatc
         })
         .collect();
     writeln!(out, "| {} |", rule.join(" | "))?;
-    for batch in batches {
-        let cells = format_columns(batch, false)?;
-        for row in 0..batch.num_rows() {
-            let values: Vec<String> = cells.iter().map(|c| escape(&c[row])).collect();
-            writeln!(out, "| {} |", values.join(" | "))?;
-        }
+    Ok(())
+}
+
+fn write_markdown_rows(out: &mut dyn Write, batch: &RecordBatch) -> Result<()> {
+    let cells = format_columns(batch, false)?;
+    for row in 0..batch.num_rows() {
+        let values: Vec<String> = cells.iter().map(|c| escape_markdown(&c[row])).collect();
+        writeln!(out, "| {} |", values.join(" | "))?;
     }
     Ok(())
+}
+
+fn escape_markdown(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
 }
 
 /// Formats every cell of `batch` as text, column by column.

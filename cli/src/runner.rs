@@ -12,7 +12,7 @@ use reeldb_query::Session;
 use tokio::sync::Notify;
 
 use crate::args::Format;
-use crate::output::{TABLE_ROW_LIMIT, write_batches};
+use crate::output::ResultWriter;
 
 /// How a statement ended.
 pub enum Outcome {
@@ -22,15 +22,14 @@ pub enum Outcome {
     Cancelled,
 }
 
-/// A result: its schema, the batches kept, and the total number of rows.
-pub struct QueryResult {
-    /// The result's schema.
-    pub schema: SchemaRef,
-    /// The batches kept (all of them unless `row_limit` cut them).
-    pub batches: Vec<RecordBatch>,
-    /// Rows in the whole result.
-    pub total_rows: usize,
+/// What the statement's task sends to the shell: the result's schema, then its batches.
+enum Event {
+    Schema(SchemaRef),
+    Batch(RecordBatch),
 }
+
+/// Batches in flight between the statement's task and the writer.
+const RESULT_CHANNEL_DEPTH: usize = 2;
 
 /// Runs statements on one session and runtime.
 pub struct Runner {
@@ -82,12 +81,11 @@ impl Runner {
         &self.session
     }
 
-    /// Runs `sql` (one statement) and returns its result, keeping at most `row_limit` rows.
-    pub fn query(&mut self, sql: &str, row_limit: Option<usize>) -> Result<Option<QueryResult>> {
+    /// Runs `sql` (one statement) and writes its result to `writer` as it comes.
+    pub fn run_into(&mut self, sql: &str, writer: &mut ResultWriter<'_>) -> Result<Outcome> {
         // Listen for an interrupt before the statement starts, so none is missed.
         let interrupts = self.interrupts.clone();
-        let interrupted = interrupts.as_ref().map(|n| n.notified());
-        let mut interrupted = interrupted.map(Box::pin);
+        let mut interrupted = interrupts.as_ref().map(|n| Box::pin(n.notified()));
         if let Some(interrupted) = interrupted.as_mut() {
             interrupted.as_mut().enable();
         }
@@ -96,90 +94,95 @@ impl Runner {
             writeln!(out, "{sql}")?;
             out.flush()?;
         }
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(RESULT_CHANNEL_DEPTH);
         let session = self.session.clone();
-        let sql = sql.to_string();
-        let sql_text = sql.clone();
-        let work = async move {
-            let mut stream = session.execute(&sql).await?;
-            let schema = stream.schema();
-            let mut batches = Vec::new();
-            let mut kept = 0usize;
-            let mut total_rows = 0usize;
+        let statement = sql.to_string();
+        // The statement runs as a task of its own, sending its result through a small channel;
+        // if the receiving side stops (an output error, Ctrl-C), the task ends at its next send.
+        let mut task = self.runtime.spawn(async move {
+            let mut stream = session.execute(&statement).await?;
+            if sender.send(Event::Schema(stream.schema())).await.is_err() {
+                return Ok(());
+            }
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(reeldb_query::Error::from)?;
-                total_rows += batch.num_rows();
-                match row_limit {
-                    Some(limit) if kept >= limit => {}
-                    Some(limit) => {
-                        let take = (limit - kept).min(batch.num_rows());
-                        kept += take;
-                        batches.push(batch.slice(0, take));
-                    }
-                    None => batches.push(batch),
+                if sender.send(Event::Batch(batch)).await.is_err() {
+                    break;
                 }
             }
-            Ok::<_, reeldb_query::Error>(QueryResult {
-                schema,
-                batches,
-                total_rows,
-            })
-        };
-        let Some(interrupted) = interrupted else {
-            return Ok(Some(self.runtime.block_on(work)?));
-        };
-        // The statement runs as a task of its own. Aborting it drops it at its next await; a
-        // write awaits every batch, so it is rolled back there, unless it was already
-        // committing. So after an interrupt a write is waited for, and reported as it ended;
-        // a read is left behind at once, even one whose operator computes without yielding.
-        let reads_only = is_read_only(&sql_text);
-        let mut task = self.runtime.spawn(work);
+            Ok::<_, reeldb_query::Error>(())
+        });
+        let reads_only = is_read_only(sql);
         self.runtime.block_on(async {
-            tokio::select! {
-                result = &mut task => return finished(result),
-                () = interrupted => task.abort(),
+            let mut output: Result<()> = Ok(());
+            loop {
+                tokio::select! {
+                    event = receiver.recv() => match event {
+                        Some(Event::Schema(schema)) => {
+                            output = output.and_then(|()| writer.begin(&schema));
+                        }
+                        Some(Event::Batch(batch)) => {
+                            output = output.and_then(|()| writer.write(&batch));
+                            if output.is_err() {
+                                receiver.close();
+                            }
+                        }
+                        None => break,
+                    },
+                    () = wait_for(&mut interrupted) => {
+                        // A write awaits every batch, so an abort rolls it back at its next
+                        // await unless it was already committing: wait for it and report it as
+                        // it ended. A read is left behind at once.
+                        task.abort();
+                        if reads_only {
+                            return Ok(Outcome::Cancelled);
+                        }
+                        return match (&mut task).await {
+                            Err(e) if e.is_cancelled() => Ok(Outcome::Cancelled),
+                            Err(e) => Err(anyhow::anyhow!("the statement stopped unexpectedly: {e}")),
+                            Ok(result) => result.map(|()| Outcome::Done).map_err(Into::into),
+                        };
+                    }
+                }
             }
-            if reads_only {
-                return Ok(None);
+            match (&mut task).await {
+                Ok(result) => result?,
+                Err(e) => return Err(anyhow::anyhow!("the statement stopped unexpectedly: {e}")),
             }
-            match task.await {
-                Err(e) if e.is_cancelled() => Ok(None),
-                result => finished(result),
-            }
+            output?;
+            Ok(Outcome::Done)
         })
     }
 
-    /// Runs `sql` and prints its result to `out` in the current mode.
+    /// Runs `sql` and prints its result to standard output in the current mode.
     ///
     /// A write that had already committed when Ctrl-C came is reported as done, not
     /// cancelled.
     pub fn run(&mut self, sql: &str, out: &mut dyn Write) -> Result<Outcome> {
         let started = Instant::now();
-        let limit = (self.mode == Format::Table).then_some(TABLE_ROW_LIMIT);
-        let Some(result) = self.query(sql, limit)? else {
-            return Ok(Outcome::Cancelled);
+        let outcome = {
+            let mut writer = ResultWriter::new(self.mode, out, None)?;
+            let outcome = self.run_into(sql, &mut writer)?;
+            if let Outcome::Done = outcome {
+                writer.finish()?;
+            }
+            outcome
         };
-        write_batches(
-            out,
-            self.mode,
-            &result.schema,
-            &result.batches,
-            result.total_rows,
-        )?;
-        if self.timer {
+        if self.timer && matches!(outcome, Outcome::Done) {
             writeln!(out, "Run Time: {:.3} s", started.elapsed().as_secs_f64())?;
         }
         out.flush()?;
-        Ok(Outcome::Done)
+        Ok(outcome)
     }
 }
 
-/// The outcome of a statement's task that ran to its end.
-fn finished(
-    result: Result<reeldb_query::Result<QueryResult>, tokio::task::JoinError>,
-) -> Result<Option<QueryResult>> {
-    match result {
-        Ok(result) => Ok(Some(result?)),
-        Err(e) => Err(anyhow::anyhow!("the statement stopped unexpectedly: {e}")),
+/// Waits for an interrupt, or forever when interrupts are not caught.
+async fn wait_for(
+    interrupted: &mut Option<std::pin::Pin<Box<tokio::sync::futures::Notified<'_>>>>,
+) {
+    match interrupted {
+        Some(notified) => notified.as_mut().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -81,6 +81,21 @@ fn query_subcommand_writes_every_format() {
         dir.path(),
     );
     assert_eq!(text(&json.stdout), "[{\"id\":1},{\"id\":2},{\"id\":3}]");
+    // A result of several batches streams into one well-formed JSON array.
+    let many = reeldb(
+        &[
+            "query",
+            "news.reeldb",
+            "SELECT value FROM generate_series(1, 20000)",
+            "-f",
+            "json",
+        ],
+        "",
+        dir.path(),
+    );
+    let many = text(&many.stdout);
+    assert!(many.starts_with("[{\"value\":1},") && many.ends_with("{\"value\":20000}]"));
+    assert_eq!(many.matches('{').count(), 20000);
     let markdown = reeldb(
         &[
             "query",
