@@ -594,3 +594,27 @@ fn one_row(values: &[(&str, u64)]) -> Result<SendableRecordBatchStream> {
     let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
     Ok(Box::pin(MemoryStream::try_new(vec![batch], schema, None)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_planned_on_an_older_version_must_plan_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path().join("stale.reeldb")).unwrap();
+        let session = Session::new(db.clone());
+        let planned = session.bind_snapshot().unwrap();
+        // Another writer commits after planning, before this statement takes the lock.
+        let mut txn = db.begin_write().unwrap();
+        txn.create_table(
+            "t",
+            &Schema::new(vec![Field::new("x", DataType::Int64, true)]),
+        )
+        .unwrap();
+        txn.commit().unwrap();
+        assert!(session.begin_write_on(&planned).unwrap().is_none());
+        let current = session.bind_snapshot().unwrap();
+        assert!(session.begin_write_on(&current).unwrap().is_some());
+    }
+}
