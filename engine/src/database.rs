@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
+use crate::file_lock::FileLock;
 use crate::fs::{create_dir_durably, write_atomically};
 use crate::layout::{DATA_DIR, LOCK_FILE, MANIFEST_DIR, MARKER_CONTENT, MARKER_FILE};
 use crate::snapshot::Snapshot;
@@ -136,15 +137,11 @@ impl Database {
             .truncate(false)
             .open(&lock_path)
             .map_err(|e| Error::io(&lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::WriterBusy {
-                    path: self.inner.root.clone(),
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
-        }
+        let Some(lock) = FileLock::try_exclusive(lock, &lock_path)? else {
+            return Err(Error::WriterBusy {
+                path: self.inner.root.clone(),
+            });
+        };
         // Under the lock no one else can commit, so this is the version we build on.
         let base = self.refresh()?;
         Ok(WriteTransaction::new(self.clone(), lock, base))

@@ -43,6 +43,7 @@ mod crash;
 mod data_file;
 mod database;
 mod error;
+mod file_lock;
 mod fs;
 mod layout;
 mod maintenance;

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::database::Database;
 use crate::error::{Error, Result};
+use crate::file_lock::FileLock;
 use crate::layout::{DATA_DIR, MANIFEST_DIR, manifest_path};
 use crate::manifest::Manifest;
 use crate::snapshot::list_versions;
@@ -139,12 +140,10 @@ fn remove_unpinned_manifest(root: &Path, version: u64, report: &mut VacuumReport
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
         Err(e) => return Err(Error::io(&path, e)),
     };
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Ok(false),
-        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
-    }
-    let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let Some(held) = FileLock::try_exclusive(file, &path)? else {
+        return Ok(false);
+    };
+    let bytes = held.file().metadata().map(|m| m.len()).unwrap_or(0);
     // Unlinked while we hold the exclusive lock: a reader that locks it after us sees the path
     // gone and looks for a newer version (see `Snapshot::load`).
     std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 
 use crate::error::{Error, Result};
+use crate::file_lock::FileLock;
 use crate::layout::{MANIFEST_DIR, manifest_path, parse_manifest_name};
 use crate::manifest::{DataFileEntry, Manifest, TableEntry};
 
@@ -21,7 +22,7 @@ pub struct Snapshot {
     root: PathBuf,
     manifest: Manifest,
     /// The open manifest file with a shared lock on it; `None` for version 0.
-    _pin: Option<File>,
+    _pin: Option<FileLock>,
 }
 
 impl Snapshot {
@@ -56,7 +57,7 @@ impl Snapshot {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(&path, e)),
         };
-        file.lock_shared().map_err(|e| Error::io(&path, e))?;
+        let pin = FileLock::shared(file, &path)?;
         // Vacuum unlinks a manifest while it holds the exclusive lock; once we hold the shared
         // lock, the path still existing means vacuum has not taken it and now cannot.
         if !path.exists() {
@@ -76,7 +77,7 @@ impl Snapshot {
         Ok(Some(Snapshot {
             root: root.to_path_buf(),
             manifest,
-            _pin: Some(file),
+            _pin: Some(pin),
         }))
     }
 

@@ -15,7 +15,6 @@
 //! removes.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::File;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
@@ -25,6 +24,7 @@ use crate::conform::conform_batch;
 use crate::data_file::DataFileWriter;
 use crate::database::Database;
 use crate::error::{Error, Result};
+use crate::file_lock::FileLock;
 use crate::fs::{create_dir_durably, sync_dir, write_atomically_then};
 use crate::layout::{data_file_path, manifest_path, table_dir};
 use crate::manifest::{ColumnEntry, DataFileEntry, Manifest, TableEntry, encode_data_type};
@@ -35,7 +35,7 @@ use crate::vector::{vector_dimension, vector_type};
 pub struct WriteTransaction {
     db: Database,
     /// Holds the writer lock while the transaction lives.
-    _lock: File,
+    _lock: FileLock,
     base: Arc<Snapshot>,
     manifest: Manifest,
     /// The open data file of each table that received rows, by table id.
@@ -52,7 +52,7 @@ pub struct WriteTransaction {
 }
 
 impl WriteTransaction {
-    pub(crate) fn new(db: Database, lock: File, base: Arc<Snapshot>) -> Self {
+    pub(crate) fn new(db: Database, lock: FileLock, base: Arc<Snapshot>) -> Self {
         let mut manifest = base.manifest().clone();
         manifest.version = base.version() + 1;
         WriteTransaction {
