@@ -160,6 +160,40 @@ pub enum Error {
         reason: String,
     },
 
+    /// An argument (a metric name, an index parameter) that is not allowed; the message says
+    /// what is.
+    #[error("{0}")]
+    InvalidArgument(String),
+
+    /// A vector index name that is taken.
+    #[error(
+        "vector index '{name}' already exists (on table '{table}'); drop it first or pick another name"
+    )]
+    IndexExists {
+        /// The index.
+        name: String,
+        /// The table it indexes.
+        table: String,
+    },
+
+    /// A vector index name that no table has.
+    #[error("vector index '{name}' does not exist; SHOW VECTOR INDEXES lists them")]
+    IndexNotFound {
+        /// The index.
+        name: String,
+    },
+
+    /// A column that cannot be searched or indexed as a vector.
+    #[error("column '{column}' of table '{table}' {reason}")]
+    NotAVectorColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// Why not ("does not exist", "is Int64, not a vector").
+        reason: String,
+    },
+
     /// An Arrow error while handling data in memory.
     #[error("Arrow error: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

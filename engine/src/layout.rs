@@ -6,6 +6,8 @@
 //!   LOCK                                    the writer lock (an OS file lock, never any content)
 //!   manifests/00000000000000000007.manifest one file per committed version
 //!   data/t<table id>/<version>-<seq>.parquet
+//!   vectors/t<table id>/<version>-<seq>.c<column>.vec   derived flat vector files (a cache)
+//!   indexes/<index name>-<version>/                     one built HNSW index per directory
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -20,6 +22,10 @@ pub const LOCK_FILE: &str = "LOCK";
 pub const MANIFEST_DIR: &str = "manifests";
 /// The directory of data files.
 pub const DATA_DIR: &str = "data";
+/// The directory of flat vector files (derived from data files; see `vector_file.rs`).
+pub const VECTOR_DIR: &str = "vectors";
+/// The directory of vector index builds.
+pub const INDEX_DIR: &str = "indexes";
 /// The extension of manifest files.
 pub const MANIFEST_EXTENSION: &str = "manifest";
 

@@ -42,6 +42,7 @@ mod conform;
 mod crash;
 mod data_file;
 mod database;
+pub mod distance;
 mod error;
 mod file_lock;
 mod fs;
@@ -51,6 +52,9 @@ mod manifest;
 mod snapshot;
 mod transaction;
 pub mod vector;
+mod vector_file;
+mod vector_index;
+mod vector_search;
 
 pub use conform::conform_batch;
 #[cfg(feature = "crash-points")]
@@ -59,6 +63,11 @@ pub use data_file::{read_data_file, writer_properties};
 pub use database::{Database, DatabaseBuilder, DatabaseOptions};
 pub use error::{Error, Result};
 pub use maintenance::{CompactionReport, VacuumReport};
-pub use manifest::{ColumnEntry, DataFileEntry, Manifest, TableEntry};
+pub use manifest::{
+    ColumnEntry, DataFileEntry, IndexFileEntry, Manifest, TableEntry, VectorIndexEntry,
+};
 pub use snapshot::Snapshot;
 pub use transaction::WriteTransaction;
+pub use vector_file::VectorFile;
+pub use vector_index::{IndexSpec, VectorIndex};
+pub use vector_search::{SearchHit, SearchMode, SearchPath, SearchRequest, SearchResult};

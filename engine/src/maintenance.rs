@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::file_lock::FileLock;
-use crate::layout::{DATA_DIR, MANIFEST_DIR, manifest_path};
+use crate::layout::{DATA_DIR, INDEX_DIR, MANIFEST_DIR, VECTOR_DIR, manifest_path};
 use crate::manifest::Manifest;
 use crate::snapshot::list_versions;
 
@@ -20,6 +20,8 @@ pub struct CompactionReport {
     pub files_written: usize,
     /// Rows moved.
     pub rows: u64,
+    /// Vector indexes rebuilt to cover the new files.
+    pub indexes_rebuilt: usize,
     /// The version committed, or `None` if there was nothing to do.
     pub version: Option<u64>,
 }
@@ -40,6 +42,8 @@ pub struct VacuumReport {
 impl Database {
     /// Merges the small data files of `table` (of every table if `None`) into files of about
     /// the target size, in one commit. A file counts as small below half the target size.
+    /// Vector indexes that no longer cover exactly the table's files are rebuilt in the same
+    /// commit.
     pub fn compact(&self, table: Option<&str>) -> Result<CompactionReport> {
         let mut txn = self.begin_write()?;
         let small_limit = (self.options().target_file_size / 2) as u64;
@@ -61,19 +65,21 @@ impl Database {
                 .filter(|f| f.bytes < small_limit)
                 .cloned()
                 .collect();
-            if small.len() < 2 {
-                continue;
-            }
-            for file in &small {
-                let path = txn.base().root().join(&file.path);
-                for batch in crate::data_file::read_data_file(&path)? {
-                    report.rows += txn.append(&name, &batch?)?;
+            if small.len() >= 2 {
+                for file in &small {
+                    let path = txn.base().root().join(&file.path);
+                    for batch in crate::data_file::read_data_file(&path)? {
+                        report.rows += txn.append(&name, &batch?)?;
+                    }
+                    txn.remove_file(&name, &file.path)?;
                 }
-                txn.remove_file(&name, &file.path)?;
+                report.files_removed += small.len();
             }
-            report.files_removed += small.len();
+            // Rows inserted or deleted since an index was built, and compacted files, are put
+            // into the table's indexes by rebuilding them in this commit.
+            report.indexes_rebuilt += txn.refresh_vector_indexes(&name)?;
         }
-        if report.files_removed == 0 {
+        if report.files_removed == 0 && report.indexes_rebuilt == 0 {
             return Ok(report);
         }
         let before: HashSet<String> = txn
@@ -117,15 +123,19 @@ impl Database {
         }
         // Every file a kept version references stays.
         let mut live: HashSet<String> = HashSet::new();
+        let mut live_indexes: HashSet<String> = HashSet::new();
         for version in kept {
             let path = manifest_path(root, version);
             let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
             let manifest = Manifest::decode(&path, &bytes)?;
             for table in &manifest.tables {
                 live.extend(table.files.iter().map(|f| f.path.clone()));
+                live_indexes.extend(table.indexes.iter().map(|i| i.dir.clone()));
             }
         }
         remove_dead_data_files(root, &live, &mut report)?;
+        remove_dead_vector_files(root, &live, &mut report)?;
+        remove_dead_index_builds(root, &live_indexes, &mut report)?;
         remove_temporary_manifests(root, &mut report)?;
         drop(txn);
         Ok(report)
@@ -190,6 +200,89 @@ fn remove_dead_data_files(
         }
     }
     crate::fs::sync_dir(&data)
+}
+
+/// Deletes the flat vector files of data files no kept version references, and temporary
+/// vector files (a reader that loses its temporary file uses its vectors from memory).
+fn remove_dead_vector_files(
+    root: &Path,
+    live: &HashSet<String>,
+    report: &mut VacuumReport,
+) -> Result<()> {
+    let vectors = root.join(VECTOR_DIR);
+    let tables = match std::fs::read_dir(&vectors) {
+        Ok(tables) => tables,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&vectors, e)),
+    };
+    for table_dir in tables {
+        let table_dir = table_dir.map_err(|e| Error::io(&vectors, e))?;
+        let dir_name = table_dir.file_name().to_string_lossy().into_owned();
+        let dir_path = table_dir.path();
+        if !dir_path.is_dir() {
+            continue;
+        }
+        let mut remaining = 0usize;
+        for file in std::fs::read_dir(&dir_path).map_err(|e| Error::io(&dir_path, e))? {
+            let file = file.map_err(|e| Error::io(&dir_path, e))?;
+            let name = file.file_name().to_string_lossy().into_owned();
+            // `<stem>.c<column>.vec` belongs to `data/<table dir>/<stem>.parquet`.
+            let data_file = name
+                .strip_suffix(".vec")
+                .and_then(|rest| rest.rsplit_once(".c"))
+                .map(|(stem, _)| format!("{DATA_DIR}/{dir_name}/{stem}.parquet"));
+            if data_file.is_some_and(|data_file| live.contains(&data_file)) {
+                remaining += 1;
+                continue;
+            }
+            remove_counted(&file.path(), report)?;
+        }
+        if remaining == 0 {
+            let _ = std::fs::remove_dir(&dir_path);
+        }
+    }
+    Ok(())
+}
+
+/// Deletes index build directories no kept version references: dropped or replaced indexes,
+/// and builds whose transaction never committed.
+fn remove_dead_index_builds(
+    root: &Path,
+    live: &HashSet<String>,
+    report: &mut VacuumReport,
+) -> Result<()> {
+    let indexes = root.join(INDEX_DIR);
+    let builds = match std::fs::read_dir(&indexes) {
+        Ok(builds) => builds,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&indexes, e)),
+    };
+    for build in builds {
+        let build = build.map_err(|e| Error::io(&indexes, e))?;
+        let relative = format!("{INDEX_DIR}/{}", build.file_name().to_string_lossy());
+        if live.contains(&relative) {
+            continue;
+        }
+        let path = build.path();
+        if path.is_dir() {
+            for file in std::fs::read_dir(&path).map_err(|e| Error::io(&path, e))? {
+                let file = file.map_err(|e| Error::io(&path, e))?;
+                remove_counted(&file.path(), report)?;
+            }
+            std::fs::remove_dir(&path).map_err(|e| Error::io(&path, e))?;
+        } else {
+            remove_counted(&path, report)?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_counted(path: &Path, report: &mut VacuumReport) -> Result<()> {
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+    report.files_removed += 1;
+    report.bytes_freed += bytes;
+    Ok(())
 }
 
 fn remove_temporary_manifests(root: &Path, report: &mut VacuumReport) -> Result<()> {

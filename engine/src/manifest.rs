@@ -50,6 +50,51 @@ pub struct TableEntry {
     pub columns: Vec<ColumnEntry>,
     /// The data files that hold the table's rows.
     pub files: Vec<DataFileEntry>,
+    /// The vector indexes on the table's columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<VectorIndexEntry>,
+}
+
+/// A built vector (HNSW) index in a manifest.
+///
+/// Invariant: the index is published in the same manifest as the data it was built from, and
+/// `covered` lists exactly the data files whose rows are in its graph. Rows of a table's files
+/// that are not covered (inserted after the build) are searched exactly; covered files that
+/// the table no longer has (deleted or compacted away) are filtered out of every search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VectorIndexEntry {
+    /// The index name, unique in the database.
+    pub name: String,
+    /// The indexed vector column.
+    pub column: String,
+    /// The metric the graph was built with (`cosine`, `l2`, `l1`, `dot`).
+    pub metric: String,
+    /// HNSW: links per node.
+    pub m: u32,
+    /// HNSW: candidate list size while building.
+    pub ef_construction: u32,
+    /// HNSW: the default candidate list size while searching.
+    pub ef_search: u32,
+    /// The directory of the build, relative to the database directory.
+    pub dir: String,
+    /// The data files whose rows the graph holds; a row's id in the graph is
+    /// `(position in this list) << 32 | row number in the file`.
+    pub covered: Vec<String>,
+    /// The files of the build, checked before loading.
+    pub files: Vec<IndexFileEntry>,
+    /// Rows in the graph.
+    pub rows: u64,
+}
+
+/// A file of a vector index build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexFileEntry {
+    /// The file name within the build directory.
+    pub name: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// CRC-32 of the content.
+    pub crc32: u32,
 }
 
 /// A column in a manifest.
@@ -88,6 +133,13 @@ impl Manifest {
     /// The table named `name`, compared case-sensitively.
     pub fn table(&self, name: &str) -> Option<&TableEntry> {
         self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// The vector index called `name` and the table it is on.
+    pub fn index(&self, name: &str) -> Option<(&TableEntry, &VectorIndexEntry)> {
+        self.tables
+            .iter()
+            .find_map(|t| t.indexes.iter().find(|i| i.name == name).map(|i| (t, i)))
     }
 
     /// Serializes the manifest to its on-disk form (header line and JSON body).
@@ -217,6 +269,7 @@ mod tests {
                     rows: 10,
                     bytes: 1234,
                 }],
+                indexes: Vec::new(),
             }],
         }
     }

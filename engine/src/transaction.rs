@@ -27,7 +27,9 @@ use crate::error::{Error, Result};
 use crate::file_lock::FileLock;
 use crate::fs::{create_dir_durably, sync_dir, write_atomically_then};
 use crate::layout::{data_file_path, manifest_path, table_dir};
-use crate::manifest::{ColumnEntry, DataFileEntry, Manifest, TableEntry, encode_data_type};
+use crate::manifest::{
+    ColumnEntry, DataFileEntry, Manifest, TableEntry, VectorIndexEntry, encode_data_type,
+};
 use crate::snapshot::{Snapshot, table_not_found};
 use crate::vector::{vector_dimension, vector_type};
 
@@ -110,6 +112,7 @@ impl WriteTransaction {
                 name: name.to_string(),
                 columns,
                 files: Vec::new(),
+                indexes: Vec::new(),
             },
         );
         self.changed = true;
@@ -190,6 +193,75 @@ impl WriteTransaction {
         Ok(())
     }
 
+    /// Finishes the data files this transaction is writing, so that the manifest lists them
+    /// (an index build in the same transaction reads them).
+    pub(crate) fn finish_open_files(&mut self) -> Result<()> {
+        let ids: Vec<u64> = self.open_files.keys().copied().collect();
+        for id in ids {
+            self.finish_data_file(id)?;
+        }
+        Ok(())
+    }
+
+    /// The version this transaction publishes when it commits.
+    pub fn version(&self) -> u64 {
+        self.manifest.version
+    }
+
+    /// Adds a built vector index to table `table`. The index name must be unused in the
+    /// database.
+    pub fn add_vector_index(&mut self, table: &str, index: VectorIndexEntry) -> Result<()> {
+        if let Some((owner, _)) = self.manifest.index(&index.name) {
+            return Err(Error::IndexExists {
+                name: index.name,
+                table: owner.name.clone(),
+            });
+        }
+        let id = self.table(table)?.id;
+        let entry = self
+            .manifest
+            .tables
+            .iter_mut()
+            .find(|t| t.id == id)
+            .ok_or_else(|| Error::Internal("table vanished".into()))?;
+        entry.indexes.push(index);
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Replaces the vector index of the same name (a rebuild or an extension of its graph).
+    pub fn replace_vector_index(&mut self, index: VectorIndexEntry) -> Result<()> {
+        let slot = self
+            .manifest
+            .tables
+            .iter_mut()
+            .flat_map(|t| t.indexes.iter_mut())
+            .find(|i| i.name == index.name)
+            .ok_or_else(|| Error::IndexNotFound {
+                name: index.name.clone(),
+            })?;
+        *slot = index;
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Drops the vector index `name`. Its files stay until vacuum finds no version using them.
+    pub fn drop_vector_index(&mut self, name: &str) -> Result<()> {
+        let mut found = false;
+        for table in &mut self.manifest.tables {
+            let before = table.indexes.len();
+            table.indexes.retain(|i| i.name != name);
+            found |= table.indexes.len() != before;
+        }
+        if !found {
+            return Err(Error::IndexNotFound {
+                name: name.to_string(),
+            });
+        }
+        self.changed = true;
+        Ok(())
+    }
+
     /// Publishes the transaction's changes as the next version and returns that version's
     /// snapshot. A transaction without changes publishes nothing and returns its base.
     pub fn commit(mut self) -> Result<Arc<Snapshot>> {
@@ -202,10 +274,7 @@ impl WriteTransaction {
             self.committed = true;
             return Ok(Arc::clone(&self.base));
         }
-        let ids: Vec<u64> = self.open_files.keys().copied().collect();
-        for id in ids {
-            self.finish_data_file(id)?;
-        }
+        self.finish_open_files()?;
         // New files are synced one by one in `finish`; their directories gain entries too.
         let mut dirs = HashSet::new();
         for path in &self.created_files {
