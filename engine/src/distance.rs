@@ -63,7 +63,8 @@ impl Metric {
     pub fn distance(self, a: &[f32], b: &[f32]) -> Option<f32> {
         match self {
             Metric::Cosine => cosine_distance(dot(a, b), norm(a), norm(b)),
-            Metric::Dot => Some(-dot(a, b)),
+            // `0.0 -` rather than negation, so that a zero product reads 0, not -0.
+            Metric::Dot => Some(0.0 - dot(a, b)),
             Metric::L2 => Some(squared_l2(a, b).sqrt()),
             Metric::L1 => Some(l1(a, b)),
         }
@@ -73,7 +74,7 @@ impl Metric {
     pub fn similarity_from_distance(self, distance: f32) -> f32 {
         match self {
             Metric::Cosine => 1.0 - distance,
-            Metric::Dot => -distance,
+            Metric::Dot => 0.0 - distance,
             Metric::L2 | Metric::L1 => 1.0 / (1.0 + distance),
         }
     }

@@ -203,7 +203,7 @@ impl<'q> Scorer<'q> {
             Metric::Cosine => {
                 cosine_distance(dot(self.query, vector), self.query_norm, file.norms()[row])
             }
-            Metric::Dot => Some(-dot(self.query, vector)),
+            Metric::Dot => Some(0.0 - dot(self.query, vector)),
             Metric::L2 => Some(squared_l2(self.query, vector).sqrt()),
             Metric::L1 => Some(l1(self.query, vector)),
         }
@@ -248,7 +248,8 @@ impl TopK {
     fn new(k: usize) -> Self {
         TopK {
             k,
-            heap: BinaryHeap::with_capacity(k + 1),
+            // `k` comes from a SQL LIMIT and may be huge; grow as rows arrive.
+            heap: BinaryHeap::with_capacity(k.min(4096) + 1),
         }
     }
 

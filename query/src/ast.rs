@@ -18,6 +18,34 @@ pub enum ReeldbStatement {
         /// The table, or every table.
         table: Option<String>,
     },
+    /// `CREATE VECTOR INDEX [IF NOT EXISTS] name ON table (column) [USING HNSW] [WITH (...)]`
+    CreateVectorIndex(CreateVectorIndex),
+    /// `DROP VECTOR INDEX [IF EXISTS] name`
+    DropVectorIndex {
+        /// The index.
+        name: String,
+        /// Whether a missing index is fine.
+        if_exists: bool,
+    },
+    /// `SHOW VECTOR INDEXES`
+    ShowVectorIndexes,
+}
+
+/// `CREATE VECTOR INDEX ...`
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVectorIndex {
+    /// The index name.
+    pub name: String,
+    /// The table.
+    pub table: String,
+    /// The vector column.
+    pub column: String,
+    /// The method (`hnsw`, lowercased), if written.
+    pub method: Option<String>,
+    /// Whether an existing index of that name is fine.
+    pub if_not_exists: bool,
+    /// Parameters, names lowercased, in the order written.
+    pub options: Vec<(String, OptionValue)>,
 }
 
 /// `COPY table FROM 'path' ...`
@@ -110,6 +138,36 @@ impl fmt::Display for ReeldbStatement {
                 Some(t) => write!(f, "COMPACT TABLE {}", identifier(t)),
                 None => f.write_str("COMPACT"),
             },
+            ReeldbStatement::CreateVectorIndex(index) => {
+                write!(f, "CREATE VECTOR INDEX ")?;
+                if index.if_not_exists {
+                    write!(f, "IF NOT EXISTS ")?;
+                }
+                write!(
+                    f,
+                    "{} ON {} ({})",
+                    identifier(&index.name),
+                    identifier(&index.table),
+                    identifier(&index.column)
+                )?;
+                if let Some(method) = &index.method {
+                    write!(f, " USING {}", method.to_uppercase())?;
+                }
+                if !index.options.is_empty() {
+                    let options: Vec<String> = index
+                        .options
+                        .iter()
+                        .map(|(name, value)| format!("{name} = {value}"))
+                        .collect();
+                    write!(f, " WITH ({})", options.join(", "))?;
+                }
+                Ok(())
+            }
+            ReeldbStatement::DropVectorIndex { name, if_exists } => {
+                let if_exists = if *if_exists { "IF EXISTS " } else { "" };
+                write!(f, "DROP VECTOR INDEX {if_exists}{}", identifier(name))
+            }
+            ReeldbStatement::ShowVectorIndexes => f.write_str("SHOW VECTOR INDEXES"),
         }
     }
 }

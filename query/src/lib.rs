@@ -33,9 +33,11 @@ mod session;
 mod split;
 mod sql_types;
 mod table;
+mod vector_index_statements;
+pub mod vector_search;
 mod vector_type;
 
-pub use ast::{CopyFrom, OptionValue, ReeldbStatement};
+pub use ast::{CopyFrom, CreateVectorIndex, OptionValue, ReeldbStatement};
 pub use catalog::SnapshotSchema;
 pub use copy_from::FileFormat;
 pub use error::{Error, Result};

@@ -7,7 +7,7 @@ use pest::Parser;
 use pest::iterators::Pair;
 use pest_derive::Parser;
 
-use crate::ast::{CopyFrom, OptionValue, ReeldbStatement};
+use crate::ast::{CopyFrom, CreateVectorIndex, OptionValue, ReeldbStatement};
 use crate::error::{Error, Result};
 
 #[derive(Parser)]
@@ -59,6 +59,12 @@ fn describe(rule: &Rule) -> String {
         Rule::kw_versions => "VERSIONS".into(),
         Rule::kw_from => "FROM".into(),
         Rule::kw_table => "TABLE".into(),
+        Rule::kw_index => "INDEX".into(),
+        Rule::kw_indexes => "INDEXES".into(),
+        Rule::kw_on => "ON".into(),
+        Rule::kw_using => "USING".into(),
+        Rule::kw_if => "IF".into(),
+        Rule::index_method => "an index method (HNSW)".into(),
         other => format!("{other:?}"),
     }
 }
@@ -73,19 +79,7 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
                 match part.as_rule() {
                     Rule::table_name => table = Some(table_name(part)),
                     Rule::string => path = Some(unquote_string(part.as_str())),
-                    Rule::copy_options => {
-                        for option in part
-                            .into_inner()
-                            .filter(|p| p.as_rule() == Rule::copy_option)
-                        {
-                            let mut inner = option.into_inner();
-                            let name = inner.next().map(|p| p.as_str().to_lowercase());
-                            let value = inner.next().and_then(|p| p.into_inner().next());
-                            if let (Some(name), Some(value)) = (name, value) {
-                                options.push((name, option_value(value)));
-                            }
-                        }
-                    }
+                    Rule::copy_options => options = statement_options(part),
                     _ => {}
                 }
             }
@@ -110,6 +104,47 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
                 .transpose()?;
             Ok(ReeldbStatement::Vacuum { keep_versions })
         }
+        Rule::create_index => {
+            let mut names = Vec::new();
+            let mut method = None;
+            let mut if_not_exists = false;
+            let mut options = Vec::new();
+            for part in pair.into_inner() {
+                match part.as_rule() {
+                    Rule::table_name => names.push(table_name(part)),
+                    Rule::if_not_exists => if_not_exists = true,
+                    Rule::index_method => method = Some(part.as_str().to_lowercase()),
+                    Rule::copy_options => options = statement_options(part),
+                    _ => {}
+                }
+            }
+            let [name, table, column]: [String; 3] = names
+                .try_into()
+                .map_err(|_| Error::Invalid("CREATE VECTOR INDEX name ON table (column)".into()))?;
+            Ok(ReeldbStatement::CreateVectorIndex(CreateVectorIndex {
+                name,
+                table,
+                column,
+                method,
+                if_not_exists,
+                options,
+            }))
+        }
+        Rule::drop_index => {
+            let mut name = None;
+            let mut if_exists = false;
+            for part in pair.into_inner() {
+                match part.as_rule() {
+                    Rule::table_name => name = Some(table_name(part)),
+                    Rule::if_exists => if_exists = true,
+                    _ => {}
+                }
+            }
+            let name =
+                name.ok_or_else(|| Error::Invalid("DROP VECTOR INDEX needs a name".into()))?;
+            Ok(ReeldbStatement::DropVectorIndex { name, if_exists })
+        }
+        Rule::show_indexes => Ok(ReeldbStatement::ShowVectorIndexes),
         Rule::compact => Ok(ReeldbStatement::Compact {
             table: pair
                 .into_inner()
@@ -118,6 +153,23 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
         }),
         other => Err(Error::Invalid(format!("unexpected statement {other:?}"))),
     }
+}
+
+/// The `(name value, ...)` options of a statement, names lowercased.
+fn statement_options(pair: Pair<'_, Rule>) -> Vec<(String, OptionValue)> {
+    let mut options = Vec::new();
+    for option in pair
+        .into_inner()
+        .filter(|p| p.as_rule() == Rule::copy_option)
+    {
+        let mut inner = option.into_inner();
+        let name = inner.next().map(|p| p.as_str().to_lowercase());
+        let value = inner.next().and_then(|p| p.into_inner().next());
+        if let (Some(name), Some(value)) = (name, value) {
+            options.push((name, option_value(value)));
+        }
+    }
+    options
 }
 
 /// Unquoted names are lowercased, as DataFusion does; quoted names are kept as written.
@@ -164,6 +216,11 @@ mod tests {
             "VACUUM KEEP 3 VERSIONS",
             "COMPACT",
             "COMPACT TABLE frames",
+            "CREATE VECTOR INDEX frames_emb ON frames (embedding)",
+            "CREATE VECTOR INDEX IF NOT EXISTS \"Emb\" ON frames (clip) USING HNSW WITH (metric = 'cosine', m = 16, ef_construction = 200)",
+            "DROP VECTOR INDEX frames_emb",
+            "DROP VECTOR INDEX IF EXISTS frames_emb",
+            "SHOW VECTOR INDEXES",
         ] {
             let statement = parse(sql);
             assert_eq!(statement.to_string(), sql);
@@ -192,6 +249,8 @@ mod tests {
             "COPY (SELECT 1) TO 'x.csv'",
             "vacuumed",
             "CREATE TABLE copy (a INT)",
+            "CREATE TABLE vector (a INT)",
+            "SHOW TABLES",
         ] {
             assert_eq!(parse_reeldb_statement(sql).unwrap(), None, "{sql}");
         }

@@ -33,6 +33,8 @@ use crate::error::{Error, Result};
 use crate::parser::parse_reeldb_statement;
 use crate::split::split_statements;
 use crate::table::ReeldbTable;
+use crate::vector_index_statements::{create_vector_index, drop_vector_index, show_vector_indexes};
+use crate::vector_search::{ReeldbOptions, ReeldbQueryPlanner, VectorTopKRule};
 use crate::vector_type::VectorTypePlanner;
 
 /// The catalog name under which the database's tables appear.
@@ -80,10 +82,14 @@ impl Session {
         }
         // Row-group pruning needs the predicate in the Parquet scan.
         config.options_mut().execution.parquet.pushdown_filters = true;
+        let config = config.with_option_extension(ReeldbOptions::default());
+        let cache_vector_files = !db.options().read_only;
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_default_features()
             .with_type_planner(Arc::new(VectorTypePlanner))
+            .with_optimizer_rule(Arc::new(VectorTopKRule::new(cache_vector_files)))
+            .with_query_planner(Arc::new(ReeldbQueryPlanner))
             .build();
         let ctx = SessionContext::new_with_state(state);
         reeldb_udf::register_all(&ctx);
@@ -206,12 +212,30 @@ impl Session {
                 ])
             }
             ReeldbStatement::Compact { table } => {
-                let report = self.db.compact(table.as_deref())?;
+                let db = self.db.clone();
+                let report = tokio::task::spawn_blocking(move || db.compact(table.as_deref()))
+                    .await
+                    .map_err(|e| Error::Invalid(format!("compaction stopped: {e}")))??;
                 one_row(&[
                     ("files_removed", report.files_removed as u64),
                     ("files_written", report.files_written as u64),
                     ("rows", report.rows),
+                    ("indexes_rebuilt", report.indexes_rebuilt as u64),
                 ])
+            }
+            ReeldbStatement::CreateVectorIndex(statement) => {
+                create_vector_index(&self.db, statement).await?;
+                Ok(empty_stream())
+            }
+            ReeldbStatement::DropVectorIndex { name, if_exists } => {
+                drop_vector_index(&self.db, &name, if_exists)?;
+                Ok(empty_stream())
+            }
+            ReeldbStatement::ShowVectorIndexes => {
+                let snapshot = self.db.snapshot()?;
+                let batch = show_vector_indexes(&snapshot)?;
+                let schema = batch.schema();
+                Ok(Box::pin(MemoryStream::try_new(vec![batch], schema, None)?))
             }
         }
     }
@@ -265,6 +289,15 @@ impl Session {
                        COPY table FROM 'file' to load files"
                     .into(),
             }),
+            // SET / RESET change the session's settings (`SET reeldb.ef_search = 128`);
+            // the context applies them.
+            LogicalPlan::Statement(statement) => {
+                let frame = self
+                    .ctx
+                    .execute_logical_plan(LogicalPlan::Statement(statement))
+                    .await?;
+                Ok(Attempt::Done(frame.execute_stream().await?))
+            }
             other => Ok(Attempt::Done(self.stream_plan(other).await?)),
         }
     }

@@ -30,6 +30,7 @@ use crate::error::external;
 #[derive(Debug)]
 pub struct ReeldbTable {
     snapshot: Arc<Snapshot>,
+    name: String,
     schema: SchemaRef,
     files: Vec<DataFileEntry>,
 }
@@ -42,6 +43,7 @@ impl ReeldbTable {
         let files = table.files.clone();
         Ok(ReeldbTable {
             snapshot,
+            name: name.to_string(),
             schema,
             files,
         })
@@ -51,9 +53,27 @@ impl ReeldbTable {
     pub fn with_files(&self, files: Vec<DataFileEntry>) -> Self {
         ReeldbTable {
             snapshot: Arc::clone(&self.snapshot),
+            name: self.name.clone(),
             schema: Arc::clone(&self.schema),
             files,
         }
+    }
+
+    /// The snapshot the table belongs to.
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snapshot
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether this provider reads every data file of its table (not a subset).
+    pub fn reads_whole_table(&self) -> bool {
+        self.snapshot
+            .table(&self.name)
+            .is_ok_and(|t| t.files == self.files)
     }
 
     /// The data files this provider reads.

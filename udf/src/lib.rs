@@ -2,8 +2,8 @@
 //!
 //! Every function reeldb adds to SQL is registered through [`register_all`], the one entry
 //! point the query layer calls (and that a distributed DataFusion engine would call too).
-//! This crate is the home of `similarity()`, `distance()`, `embed()` and `cluster()`; the
-//! storage-only foundation registers none yet, and [`all_functions`] says so honestly.
+//! This crate is the home of `similarity()` and `distance()` (and, later, `embed()` and
+//! `cluster()`).
 //!
 //! # Adding a SQL function
 //! 1. One file per function under `src/scalar/` (or `aggregate/`, `window/`, `table/`), with a
@@ -11,14 +11,28 @@
 //! 2. A `LazyLock` singleton `xxx_udf()` in that file, listed in [`all_functions`].
 //! 3. `.slt` cases under `tests/slt/`, error cases included.
 
+pub mod scalar;
+pub mod vector_arg;
+
 use std::sync::Arc;
 
-use datafusion::logical_expr::ScalarUDF;
+use datafusion::logical_expr::{DocSection, ScalarUDF};
 use datafusion::prelude::SessionContext;
+
+pub use scalar::distance::distance_udf;
+pub use scalar::pairwise::{Measure, PairwiseVectorFunc, metric_argument};
+pub use scalar::similarity::similarity_udf;
+
+/// The documentation section of the vector functions.
+pub const DOC_SECTION_VECTOR: DocSection = DocSection {
+    include: true,
+    label: "Vector Functions",
+    description: Some("Compare, search and transform embedding vectors."),
+};
 
 /// Every scalar function reeldb adds to SQL.
 pub fn all_functions() -> Vec<Arc<ScalarUDF>> {
-    Vec::new()
+    vec![similarity_udf(), distance_udf()]
 }
 
 /// Registers every reeldb function with `ctx`.

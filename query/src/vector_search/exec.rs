@@ -1,0 +1,202 @@
+//! `VectorTopKExec`: runs a [`super::node::VectorTopKNode`]: evaluates the filters to a
+//! bitmap of matching rows per data file, asks the engine for the top k, and reads those
+//! rows from the Parquet files.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::buffer::BooleanBuffer;
+use arrow::datatypes::SchemaRef;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{Result, internal_err};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{EquivalenceProperties, Partitioning};
+use datafusion::physical_plan::execution_plan::apply_expression_roots;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType, SchedulingType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, PhysicalExpr, PlanProperties,
+};
+use futures::StreamExt;
+use reeldb_engine::{SearchMode, SearchRequest};
+
+use super::node::{SearchChoice, VectorTopKNode};
+use super::rows::{fetch_rows, matching_rows};
+use crate::error::external;
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct VectorTopKExec {
+    node: VectorTopKNode,
+    /// The filters, bound to a schema of the table columns `filter_columns`.
+    predicates: Vec<Arc<dyn PhysicalExpr>>,
+    filter_columns: Vec<usize>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl VectorTopKExec {
+    /// An executable plan for `node`, with its filters already bound.
+    pub fn new(
+        node: VectorTopKNode,
+        predicates: Vec<Arc<dyn PhysicalExpr>>,
+        filter_columns: Vec<usize>,
+    ) -> Self {
+        let schema: SchemaRef = Arc::new(node.schema.as_arrow().clone());
+        let properties = Arc::new(
+            PlanProperties::new(
+                EquivalenceProperties::new(Arc::clone(&schema)),
+                Partitioning::UnknownPartitioning(1),
+                EmissionType::Final,
+                Boundedness::Bounded,
+            )
+            // One batch, produced off the async workers: nothing to make cooperative.
+            .with_scheduling_type(SchedulingType::Cooperative),
+        );
+        VectorTopKExec {
+            node,
+            predicates,
+            filter_columns,
+            schema,
+            properties,
+        }
+    }
+}
+
+impl DisplayAs for VectorTopKExec {
+    fn fmt_as(&self, _format: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "VectorTopKExec: ")?;
+        self.node.describe(f)
+    }
+}
+
+impl ExecutionPlan for VectorTopKExec {
+    fn name(&self) -> &str {
+        "VectorTopKExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        apply_expression_roots(self.predicates.iter(), f)
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            internal_err!("VectorTopKExec has no children")
+        }
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        if partition != 0 {
+            return internal_err!("VectorTopKExec has one partition, not {partition}");
+        }
+        let node = self.node.clone();
+        let predicates = self.predicates.clone();
+        let filter_columns = self.filter_columns.clone();
+        let schema = Arc::clone(&self.schema);
+        let output_schema = Arc::clone(&schema);
+        // Reading files and scoring vectors block; keep them off the async workers.
+        let batch = async move {
+            tokio::task::spawn_blocking(move || {
+                run(&node, &predicates, &filter_columns, &output_schema)
+            })
+            .await
+            .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?
+        };
+        let stream = futures::stream::once(batch).filter_map(|result| async move {
+            match result {
+                Ok(batch) if batch.num_rows() == 0 => None,
+                other => Some(other),
+            }
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+}
+
+fn run(
+    node: &VectorTopKNode,
+    predicates: &[Arc<dyn PhysicalExpr>],
+    filter_columns: &[usize],
+    schema: &SchemaRef,
+) -> Result<arrow::array::RecordBatch> {
+    let table = &node.table.0;
+    let snapshot = table.snapshot();
+    let entry = snapshot.table(table.name()).map_err(external)?;
+    let masks: Option<Vec<Option<BooleanBuffer>>> = if predicates.is_empty() {
+        None
+    } else {
+        Some(
+            entry
+                .files
+                .iter()
+                .map(|file| {
+                    let path = snapshot.data_file_path(file);
+                    matching_rows(&path, file, filter_columns, predicates).map(Some)
+                })
+                .collect::<Result<_>>()?,
+        )
+    };
+    let mode = match &node.search {
+        SearchChoice::Exact => SearchMode::Exact,
+        SearchChoice::Index { name, ef_search } => SearchMode::Index {
+            name: name.clone(),
+            ef_search: *ef_search,
+        },
+    };
+    let result = snapshot
+        .vector_search(&SearchRequest {
+            table: table.name(),
+            column: &node.column,
+            query: &node.query.0,
+            metric: node.metric,
+            k: node.k,
+            filter: masks.as_deref(),
+            mode,
+            cache_vector_files: node.cache_vector_files,
+        })
+        .map_err(external)?;
+    // The rows SQL's ORDER BY ... LIMIT k would pick: NULL scores first or last.
+    let hits = result.hits.iter().map(|hit| (hit.file, hit.row));
+    let nulls = result.null_rows.iter().copied();
+    let chosen: Vec<(usize, usize)> = if node.nulls_first {
+        nulls.chain(hits).take(node.k).collect()
+    } else {
+        hits.chain(nulls).take(node.k).collect()
+    };
+    let mut by_file: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (file, row) in chosen {
+        by_file.entry(file).or_default().push(row);
+    }
+    let projection: Vec<usize> = match &node.projection {
+        Some(projection) => projection.clone(),
+        None => (0..entry.columns.len()).collect(),
+    };
+    let mut batches = Vec::with_capacity(by_file.len());
+    for (file, mut rows) in by_file {
+        rows.sort_unstable();
+        let entry_file = &entry.files[file];
+        let path = snapshot.data_file_path(entry_file);
+        batches.push(fetch_rows(&path, entry_file, &rows, &projection, schema)?);
+    }
+    Ok(arrow::compute::concat_batches(schema, &batches)?)
+}

@@ -1,0 +1,15 @@
+//! Nearest-neighbour queries in SQL: the optimizer rule that recognises them, the plan node
+//! and operator that answer them from flat vector files or an HNSW index, and their session
+//! settings.
+
+pub mod exec;
+pub mod node;
+pub mod options;
+pub mod planner;
+pub mod rows;
+pub mod rule;
+
+pub use node::VectorTopKNode;
+pub use options::ReeldbOptions;
+pub use planner::ReeldbQueryPlanner;
+pub use rule::VectorTopKRule;
