@@ -3,4 +3,5 @@
 mod integration {
     mod crash;
     mod library;
+    mod vector_recall;
 }

@@ -34,7 +34,7 @@ use crate::parser::parse_reeldb_statement;
 use crate::split::split_statements;
 use crate::table::ReeldbTable;
 use crate::vector_index_statements::{create_vector_index, drop_vector_index, show_vector_indexes};
-use crate::vector_search::{ReeldbOptions, ReeldbQueryPlanner, VectorTopKRule};
+use crate::vector_search::{KnnFunction, ReeldbOptions, ReeldbQueryPlanner, VectorTopKRule};
 use crate::vector_type::VectorTypePlanner;
 
 /// The catalog name under which the database's tables appear.
@@ -95,6 +95,10 @@ impl Session {
         reeldb_udf::register_all(&ctx);
         let catalog = Arc::new(MemoryCatalogProvider::new());
         ctx.register_catalog(CATALOG, Arc::clone(&catalog) as Arc<dyn CatalogProvider>);
+        ctx.register_udtf(
+            "knn",
+            Arc::new(KnnFunction::new(Arc::clone(&catalog), cache_vector_files)),
+        );
         Session { db, ctx, catalog }
     }
 

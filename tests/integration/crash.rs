@@ -65,6 +65,14 @@ fn steps_in(db_path: &Path) -> std::collections::BTreeSet<i64> {
             steps.insert(step.value(i));
         }
     }
+    // A vector index that a committed version lists loads and answers.
+    if tables.vector_index(reeldb_tests::workload::INDEX).is_some() {
+        let nearest = db
+            .sql_blocking("SELECT id FROM t ORDER BY distance(v, [1, 2, 3, 4], 'l2') LIMIT 3")
+            .expect("the index answers after a crash");
+        let rows: usize = nearest.iter().map(|b| b.num_rows()).sum();
+        assert_eq!(rows, 3.min(steps.len() * ROWS_PER_STEP as usize));
+    }
     steps
 }
 

@@ -41,7 +41,10 @@ pub mod workload {
     use arrow::compute::filter_record_batch;
     use arrow::datatypes::{DataType, Field, Int64Type, Schema};
     use reeldb_engine::vector::{vector_item_field, vector_type};
-    use reeldb_engine::{Database, Result, read_data_file};
+    use reeldb_engine::{Database, IndexSpec, Result, read_data_file};
+
+    /// The vector index the workload builds.
+    pub const INDEX: &str = "t_v";
 
     /// Rows each appending step writes, in two batches.
     pub const ROWS_PER_STEP: i64 = 100;
@@ -59,12 +62,16 @@ pub mod workload {
         Compact,
         /// Append, then vacuum old versions (vacuum changes no rows).
         AppendAndVacuum,
+        /// Append and build a vector index on `v` in the same commit; later compactions
+        /// rebuild it.
+        AppendAndIndex,
     }
 
     /// The kind of step `step` (1-based).
     pub fn step_kind(step: usize) -> Step {
         match step {
             1 => Step::CreateAndAppend,
+            3 => Step::AppendAndIndex,
             s if s % 4 == 0 => Step::DeletePrevious,
             6 | 11 => Step::Compact,
             s if s % 5 == 0 => Step::AppendAndVacuum,
@@ -77,7 +84,10 @@ pub mod workload {
         let mut present = BTreeSet::new();
         for step in 1..=steps {
             match step_kind(step) {
-                Step::CreateAndAppend | Step::Append | Step::AppendAndVacuum => {
+                Step::CreateAndAppend
+                | Step::Append
+                | Step::AppendAndVacuum
+                | Step::AppendAndIndex => {
                     present.insert(step as i64);
                 }
                 Step::DeletePrevious => {
@@ -122,13 +132,18 @@ pub mod workload {
     pub fn apply(db: &Database, step: usize) -> Result<()> {
         let tag = step as i64;
         match step_kind(step) {
-            Step::CreateAndAppend | Step::Append | Step::AppendAndVacuum => {
+            Step::CreateAndAppend | Step::Append | Step::AppendAndVacuum | Step::AppendAndIndex => {
                 let mut txn = db.begin_write()?;
                 if step == 1 {
                     txn.create_table("t", &schema())?;
                 }
                 txn.append("t", &rows(tag, tag * 1000, ROWS_PER_STEP / 2))?;
                 txn.append("t", &rows(tag, tag * 1000 + 50, ROWS_PER_STEP / 2))?;
+                if step_kind(step) == Step::AppendAndIndex {
+                    let mut spec = IndexSpec::new(INDEX, "v");
+                    spec.set("metric", "l2")?;
+                    txn.create_vector_index("t", &spec)?;
+                }
                 txn.commit()?;
                 if step_kind(step) == Step::AppendAndVacuum {
                     db.vacuum(1)?;

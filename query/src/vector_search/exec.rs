@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use arrow::array::{RecordBatch, RecordBatchOptions, UInt32Array};
 use arrow::buffer::BooleanBuffer;
+use arrow::compute::{concat_batches, take};
 use arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, internal_err};
@@ -19,11 +21,13 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PhysicalExpr, PlanProperties,
 };
 use futures::StreamExt;
+use reeldb_engine::distance::Metric;
 use reeldb_engine::{SearchMode, SearchRequest};
 
 use super::node::{SearchChoice, VectorTopKNode};
 use super::rows::{fetch_rows, matching_rows};
 use crate::error::external;
+use crate::table::ReeldbTable;
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -138,65 +142,153 @@ fn run(
     predicates: &[Arc<dyn PhysicalExpr>],
     filter_columns: &[usize],
     schema: &SchemaRef,
-) -> Result<arrow::array::RecordBatch> {
-    let table = &node.table.0;
-    let snapshot = table.snapshot();
-    let entry = snapshot.table(table.name()).map_err(external)?;
-    let masks: Option<Vec<Option<BooleanBuffer>>> = if predicates.is_empty() {
-        None
-    } else {
-        Some(
-            entry
-                .files
-                .iter()
-                .map(|file| {
-                    let path = snapshot.data_file_path(file);
-                    matching_rows(&path, file, filter_columns, predicates).map(Some)
-                })
-                .collect::<Result<_>>()?,
-        )
+) -> Result<RecordBatch> {
+    let search = TopKSearch {
+        table: &node.table.0,
+        column: &node.column,
+        query: &node.query.0,
+        metric: node.metric,
+        k: node.k,
+        predicates,
+        filter_columns,
+        search: &node.search,
+        cache_vector_files: node.cache_vector_files,
     };
-    let mode = match &node.search {
-        SearchChoice::Exact => SearchMode::Exact,
-        SearchChoice::Index { name, ef_search } => SearchMode::Index {
-            name: name.clone(),
-            ef_search: *ef_search,
-        },
-    };
-    let result = snapshot
-        .vector_search(&SearchRequest {
-            table: table.name(),
-            column: &node.column,
-            query: &node.query.0,
-            metric: node.metric,
-            k: node.k,
-            filter: masks.as_deref(),
-            mode,
-            cache_vector_files: node.cache_vector_files,
-        })
-        .map_err(external)?;
-    // The rows SQL's ORDER BY ... LIMIT k would pick: NULL scores first or last.
-    let hits = result.hits.iter().map(|hit| (hit.file, hit.row));
-    let nulls = result.null_rows.iter().copied();
-    let chosen: Vec<(usize, usize)> = if node.nulls_first {
-        nulls.chain(hits).take(node.k).collect()
-    } else {
-        hits.chain(nulls).take(node.k).collect()
-    };
-    let mut by_file: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (file, row) in chosen {
-        by_file.entry(file).or_default().push(row);
-    }
+    let ranked = search.run(node.nulls_first)?;
     let projection: Vec<usize> = match &node.projection {
         Some(projection) => projection.clone(),
-        None => (0..entry.columns.len()).collect(),
+        None => (0..schema.fields().len()).collect(),
     };
-    let mut batches = Vec::with_capacity(by_file.len());
-    for (file, mut rows) in by_file {
-        rows.sort_unstable();
-        let entry_file = &entry.files[file];
-        let path = snapshot.data_file_path(entry_file);
-        batches.push(fetch_rows(&path, entry_file, &rows, &projection, schema)?);
+    ranked.fetch(&node.table.0, &projection, schema)
+}
+
+/// One top-k search over a table, shared by [`VectorTopKExec`] and the `knn()` function.
+pub struct TopKSearch<'a> {
+    /// The table.
+    pub table: &'a ReeldbTable,
+    /// Its vector column.
+    pub column: &'a str,
+    /// The query vector.
+    pub query: &'a [f32],
+    /// The metric.
+    pub metric: Metric,
+    /// How many rows.
+    pub k: usize,
+    /// Filters bound to a schema of the table columns `filter_columns`.
+    pub predicates: &'a [Arc<dyn PhysicalExpr>],
+    /// See `predicates`.
+    pub filter_columns: &'a [usize],
+    /// Index or exact.
+    pub search: &'a SearchChoice,
+    /// Whether flat vector files may be written.
+    pub cache_vector_files: bool,
+}
+
+/// The rows a search chose, nearest first: `(file, row, distance)`; NULL scores have no
+/// distance.
+pub struct RankedRows(pub Vec<(usize, usize, Option<f32>)>);
+
+impl TopKSearch<'_> {
+    /// Runs the search. The chosen rows are those SQL's `ORDER BY ... LIMIT k` picks: rows
+    /// with a NULL score first (`nulls_first`) or after the others.
+    pub fn run(&self, nulls_first: bool) -> Result<RankedRows> {
+        let snapshot = self.table.snapshot();
+        let entry = snapshot.table(self.table.name()).map_err(external)?;
+        let masks: Option<Vec<Option<BooleanBuffer>>> = if self.predicates.is_empty() {
+            None
+        } else {
+            Some(
+                entry
+                    .files
+                    .iter()
+                    .map(|file| {
+                        let path = snapshot.data_file_path(file);
+                        matching_rows(&path, file, self.filter_columns, self.predicates).map(Some)
+                    })
+                    .collect::<Result<_>>()?,
+            )
+        };
+        let mode = match self.search {
+            SearchChoice::Exact => SearchMode::Exact,
+            SearchChoice::Index { name, ef_search } => SearchMode::Index {
+                name: name.clone(),
+                ef_search: *ef_search,
+            },
+        };
+        let result = snapshot
+            .vector_search(&SearchRequest {
+                table: self.table.name(),
+                column: self.column,
+                query: self.query,
+                metric: self.metric,
+                k: self.k,
+                filter: masks.as_deref(),
+                mode,
+                cache_vector_files: self.cache_vector_files,
+            })
+            .map_err(external)?;
+        let hits = result
+            .hits
+            .iter()
+            .map(|hit| (hit.file, hit.row, Some(hit.distance)));
+        let nulls = result
+            .null_rows
+            .iter()
+            .map(|&(file, row)| (file, row, None));
+        Ok(RankedRows(if nulls_first {
+            nulls.chain(hits).take(self.k).collect()
+        } else {
+            hits.chain(nulls).take(self.k).collect()
+        }))
     }
-    Ok(arrow::compute::concat_batches(schema, &batches)?)
+}
+
+impl RankedRows {
+    /// Reads the rows from the data files of `table`, in rank order, with the table columns
+    /// `projection`, shaped as `schema`.
+    pub fn fetch(
+        &self,
+        table: &ReeldbTable,
+        projection: &[usize],
+        schema: &SchemaRef,
+    ) -> Result<RecordBatch> {
+        let snapshot = table.snapshot();
+        let entry = snapshot.table(table.name()).map_err(external)?;
+        let mut by_file: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &(file, row, _) in &self.0 {
+            by_file.entry(file).or_default().push(row);
+        }
+        let mut batches = Vec::with_capacity(by_file.len());
+        // Where each (file, row) lands in the concatenated batch.
+        let mut position: BTreeMap<(usize, usize), u32> = BTreeMap::new();
+        let mut offset = 0u32;
+        for (file, mut rows) in by_file {
+            rows.sort_unstable();
+            rows.dedup();
+            for &row in &rows {
+                position.insert((file, row), offset);
+                offset += 1;
+            }
+            let entry_file = &entry.files[file];
+            let path = snapshot.data_file_path(entry_file);
+            batches.push(fetch_rows(&path, entry_file, &rows, projection, schema)?);
+        }
+        let batch = concat_batches(schema, &batches)?;
+        let order: UInt32Array = self
+            .0
+            .iter()
+            .map(|&(file, row, _)| position[&(file, row)])
+            .collect();
+        let columns = batch
+            .columns()
+            .iter()
+            .map(|column| take(column, &order, None))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let options = RecordBatchOptions::new().with_row_count(Some(order.len()));
+        Ok(RecordBatch::try_new_with_options(
+            Arc::clone(schema),
+            columns,
+            &options,
+        )?)
+    }
 }

@@ -3,12 +3,14 @@
 //! settings.
 
 pub mod exec;
+pub mod knn;
 pub mod node;
 pub mod options;
 pub mod planner;
 pub mod rows;
 pub mod rule;
 
+pub use knn::KnnFunction;
 pub use node::VectorTopKNode;
 pub use options::ReeldbOptions;
 pub use planner::ReeldbQueryPlanner;

@@ -1,0 +1,509 @@
+//! `knn(table, column, query, k [, metric [, ef_search]])`: the k nearest rows of a table to a
+//! query vector, as a table function.
+//!
+//! The result has the table's columns plus `_distance` and `_similarity`, nearest first; rows
+//! whose score is NULL are not neighbours and are left out. `query` is a vector constant or a
+//! scalar subquery (`(SELECT embedding FROM frames WHERE id = 42)`), which runs when the
+//! result is read. The metric defaults to that of the column's index, else cosine; the search
+//! uses that index when the metrics agree, with `ef_search` from the call, the session
+//! (`SET reeldb.ef_search`) or the index.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, RecordBatch, RecordBatchOptions};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{
+    CatalogProvider, MemoryCatalogProvider, Session, TableFunctionArgs, TableFunctionImpl,
+    TableProvider,
+};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{
+    DFSchema, DataFusionError, Result, ScalarValue, exec_err, internal_err, plan_err,
+};
+use datafusion::datasource::TableType;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{ColumnarValue, Expr};
+use datafusion::physical_expr::{EquivalenceProperties, Partitioning};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType, SchedulingType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, PhysicalExpr, PlanProperties, collect,
+};
+use reeldb_engine::distance::Metric;
+use reeldb_engine::vector::vector_dimension;
+use reeldb_udf::vector_arg::{VectorColumn, constant_vector};
+
+use super::exec::TopKSearch;
+use super::node::SearchChoice;
+use super::options::ReeldbOptions;
+use crate::catalog::SnapshotSchema;
+use crate::session::SCHEMA;
+use crate::table::ReeldbTable;
+
+const NAME: &str = "knn";
+const USAGE: &str = "knn('table', 'column', query vector, k [, 'metric' [, ef_search]])";
+
+/// The `knn` table function of a session.
+#[derive(Debug)]
+pub struct KnnFunction {
+    catalog: Arc<MemoryCatalogProvider>,
+    cache_vector_files: bool,
+}
+
+impl KnnFunction {
+    /// The function over the tables the session binds in `catalog`.
+    pub fn new(catalog: Arc<MemoryCatalogProvider>, cache_vector_files: bool) -> Self {
+        KnnFunction {
+            catalog,
+            cache_vector_files,
+        }
+    }
+}
+
+/// The query vector of a call.
+#[derive(Debug, Clone)]
+enum QueryArg {
+    Constant(Vec<f32>),
+    /// A scalar subquery, planned; it runs when the result is read.
+    Subquery(Arc<dyn ExecutionPlan>),
+}
+
+fn text_arg(args: &[Expr], position: usize, what: &str) -> Result<String> {
+    match args.get(position) {
+        Some(Expr::Literal(
+            ScalarValue::Utf8(Some(text))
+            | ScalarValue::Utf8View(Some(text))
+            | ScalarValue::LargeUtf8(Some(text)),
+            _,
+        )) => Ok(text.clone()),
+        _ => plan_err!(
+            "{NAME}(): argument {} must be the {what} as text; {USAGE}",
+            position + 1
+        ),
+    }
+}
+
+/// Evaluates a constant argument.
+fn constant(session: &dyn Session, expr: &Expr) -> Result<ScalarValue> {
+    if let Expr::Literal(value, _) = expr {
+        return Ok(value.clone());
+    }
+    let physical = session.create_physical_expr(expr.clone(), &DFSchema::empty())?;
+    let batch = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )?;
+    match physical.evaluate(&batch)? {
+        ColumnarValue::Scalar(value) => Ok(value),
+        ColumnarValue::Array(array) => ScalarValue::try_from_array(&array, 0),
+    }
+}
+
+fn whole_number(
+    session: &dyn Session,
+    args: &[Expr],
+    position: usize,
+    what: &str,
+) -> Result<usize> {
+    let value = args
+        .get(position)
+        .map(|expr| constant(session, expr))
+        .transpose()?;
+    match value
+        .as_ref()
+        .and_then(|v| v.cast_to(&DataType::Int64).ok())
+    {
+        Some(ScalarValue::Int64(Some(n))) if n > 0 => Ok(n as usize),
+        _ => plan_err!(
+            "{NAME}(): argument {} ({what}) must be a whole number above 0; {USAGE}",
+            position + 1
+        ),
+    }
+}
+
+impl TableFunctionImpl for KnnFunction {
+    fn call_with_args(&self, call: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let args = call.exprs();
+        let session = call.session();
+        if !(4..=6).contains(&args.len()) {
+            return plan_err!(
+                "{NAME}() takes 4 to 6 arguments, not {}; {USAGE}",
+                args.len()
+            );
+        }
+        let table_name = text_arg(args, 0, "table name")?;
+        let column = text_arg(args, 1, "vector column name")?;
+        let k = whole_number(session, args, 3, "k")?;
+        let schema = self
+            .catalog
+            .schema(SCHEMA)
+            .ok_or_else(|| DataFusionError::Internal("no bound snapshot".into()))?;
+        let snapshot = schema
+            .downcast_ref::<SnapshotSchema>()
+            .ok_or_else(|| DataFusionError::Internal("the schema is not a snapshot".into()))?
+            .snapshot();
+        let table = ReeldbTable::new(Arc::clone(snapshot), &table_name)
+            .map_err(|e| DataFusionError::Plan(format!("{NAME}(): {e}")))?;
+        let table_schema = table.schema();
+        let Some(dim) = table_schema
+            .field_with_name(&column)
+            .ok()
+            .and_then(|f| vector_dimension(f.data_type()))
+        else {
+            return plan_err!(
+                "{NAME}(): table '{table_name}' has no vector column '{column}'; its columns are {}",
+                table_schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        };
+        let entry = snapshot
+            .table(&table_name)
+            .map_err(|e| DataFusionError::Plan(e.to_string()))?;
+        let column_index = entry.indexes.iter().find(|i| i.column == column);
+        let metric = match args.get(4) {
+            Some(_) => text_arg(args, 4, "metric")?
+                .parse::<Metric>()
+                .map_err(|e| DataFusionError::Plan(format!("{NAME}(): {e}")))?,
+            None => column_index
+                .and_then(|i| i.metric.parse().ok())
+                .unwrap_or(Metric::Cosine),
+        };
+        let options = session
+            .config_options()
+            .extensions
+            .get::<ReeldbOptions>()
+            .cloned()
+            .unwrap_or_default();
+        let ef_search = match args.get(5) {
+            Some(_) => Some(whole_number(session, args, 5, "ef_search")?),
+            None => (options.ef_search > 0).then_some(options.ef_search),
+        };
+        let search = match entry
+            .indexes
+            .iter()
+            .find(|i| i.column == column && i.metric == metric.name())
+        {
+            Some(index) if options.use_vector_index => SearchChoice::Index {
+                name: index.name.clone(),
+                ef_search,
+            },
+            _ => SearchChoice::Exact,
+        };
+        let query = match &args[2] {
+            Expr::ScalarSubquery(subquery) => QuerySource::Subquery(Arc::clone(&subquery.subquery)),
+            expr => {
+                let value = constant(session, expr)?;
+                match constant_vector(NAME, 3, &value)? {
+                    Some(vector) if vector.len() == dim => QuerySource::Constant(vector),
+                    Some(vector) => {
+                        return plan_err!(
+                            "{NAME}(): the query vector has {} values, but '{column}' holds vectors of dimension {dim}",
+                            vector.len()
+                        );
+                    }
+                    None => return plan_err!("{NAME}(): the query vector is NULL"),
+                }
+            }
+        };
+        let mut fields: Vec<Field> = table_schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields.push(Field::new("_distance", DataType::Float64, false));
+        fields.push(Field::new("_similarity", DataType::Float64, false));
+        Ok(Arc::new(KnnTable {
+            table: Arc::new(table),
+            column,
+            dim,
+            query,
+            k,
+            metric,
+            search,
+            cache_vector_files: self.cache_vector_files,
+            schema: Arc::new(Schema::new(fields)),
+        }))
+    }
+}
+
+/// Where the query vector comes from, before planning.
+#[derive(Debug, Clone)]
+enum QuerySource {
+    Constant(Vec<f32>),
+    Subquery(Arc<datafusion::logical_expr::LogicalPlan>),
+}
+
+/// The result of one `knn()` call.
+#[derive(Debug)]
+struct KnnTable {
+    table: Arc<ReeldbTable>,
+    column: String,
+    dim: usize,
+    query: QuerySource,
+    k: usize,
+    metric: Metric,
+    search: SearchChoice,
+    cache_vector_files: bool,
+    schema: SchemaRef,
+}
+
+#[async_trait]
+impl TableProvider for KnnTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        for file in self.table.files() {
+            self.table
+                .snapshot()
+                .check_data_file(file)
+                .map_err(crate::error::external)?;
+        }
+        let query = match &self.query {
+            QuerySource::Constant(vector) => QueryArg::Constant(vector.clone()),
+            QuerySource::Subquery(plan) => {
+                QueryArg::Subquery(state.create_physical_plan(plan).await?)
+            }
+        };
+        let projection = projection
+            .cloned()
+            .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
+        let schema = Arc::new(self.schema.project(&projection)?);
+        let properties = Arc::new(
+            PlanProperties::new(
+                EquivalenceProperties::new(Arc::clone(&schema)),
+                Partitioning::UnknownPartitioning(1),
+                EmissionType::Final,
+                Boundedness::Bounded,
+            )
+            .with_scheduling_type(SchedulingType::Cooperative),
+        );
+        Ok(Arc::new(KnnExec {
+            table: Arc::clone(&self.table),
+            column: self.column.clone(),
+            dim: self.dim,
+            query,
+            k: self.k,
+            metric: self.metric,
+            search: self.search.clone(),
+            cache_vector_files: self.cache_vector_files,
+            full_schema: Arc::clone(&self.schema),
+            projection,
+            schema,
+            properties,
+        }))
+    }
+}
+
+/// Runs a `knn()` call.
+#[derive(Debug)]
+struct KnnExec {
+    table: Arc<ReeldbTable>,
+    column: String,
+    dim: usize,
+    query: QueryArg,
+    k: usize,
+    metric: Metric,
+    search: SearchChoice,
+    cache_vector_files: bool,
+    /// The table's columns, `_distance` and `_similarity`.
+    full_schema: SchemaRef,
+    projection: Vec<usize>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl DisplayAs for KnnExec {
+    fn fmt_as(&self, _format: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "KnnExec: table={} column={} metric={} k={}",
+            self.table.name(),
+            self.column,
+            self.metric,
+            self.k
+        )?;
+        match &self.search {
+            SearchChoice::Exact => write!(f, " search=exact"),
+            SearchChoice::Index { name, ef_search } => {
+                write!(f, " index={name}")?;
+                match ef_search {
+                    Some(ef) => write!(f, " ef_search={ef}"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+impl ExecutionPlan for KnnExec {
+    fn name(&self) -> &str {
+        "KnnExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        match &self.query {
+            QueryArg::Subquery(plan) => vec![plan],
+            QueryArg::Constant(_) => Vec::new(),
+        }
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let query = match (&self.query, children.len()) {
+            (QueryArg::Constant(_), 0) => self.query.clone(),
+            (QueryArg::Subquery(_), 1) => QueryArg::Subquery(children.remove(0)),
+            _ => return internal_err!("KnnExec: wrong number of children"),
+        };
+        Ok(Arc::new(KnnExec {
+            table: Arc::clone(&self.table),
+            column: self.column.clone(),
+            dim: self.dim,
+            query,
+            k: self.k,
+            metric: self.metric,
+            search: self.search.clone(),
+            cache_vector_files: self.cache_vector_files,
+            full_schema: Arc::clone(&self.full_schema),
+            projection: self.projection.clone(),
+            schema: Arc::clone(&self.schema),
+            properties: Arc::clone(&self.properties),
+        }))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        if partition != 0 {
+            return internal_err!("KnnExec has one partition, not {partition}");
+        }
+        let query = self.query.clone();
+        let dim = self.dim;
+        let column = self.column.clone();
+        let table = Arc::clone(&self.table);
+        let (k, metric, search, cache) = (
+            self.k,
+            self.metric,
+            self.search.clone(),
+            self.cache_vector_files,
+        );
+        let full_schema = Arc::clone(&self.full_schema);
+        let projection = self.projection.clone();
+        let batch = async move {
+            let query = match query {
+                QueryArg::Constant(vector) => vector,
+                QueryArg::Subquery(plan) => subquery_vector(plan, context, dim, &column).await?,
+            };
+            tokio::task::spawn_blocking(move || {
+                let search = TopKSearch {
+                    table: &table,
+                    column: &column,
+                    query: &query,
+                    metric,
+                    k,
+                    predicates: &[],
+                    filter_columns: &[],
+                    search: &search,
+                    cache_vector_files: cache,
+                };
+                let mut ranked = search.run(false)?;
+                ranked.0.retain(|(_, _, distance)| distance.is_some());
+                let table_columns: Vec<usize> = (0..full_schema.fields().len() - 2).collect();
+                let table_schema = Arc::new(full_schema.project(&table_columns)?);
+                let rows = ranked.fetch(&table, &table_columns, &table_schema)?;
+                let distances: Vec<f64> = ranked
+                    .0
+                    .iter()
+                    .map(|(_, _, d)| f64::from(d.unwrap_or(f32::NAN)))
+                    .collect();
+                let similarities: Vec<f64> = ranked
+                    .0
+                    .iter()
+                    .map(|(_, _, d)| {
+                        f64::from(metric.similarity_from_distance(d.unwrap_or(f32::NAN)))
+                    })
+                    .collect();
+                let mut columns: Vec<ArrayRef> = rows.columns().to_vec();
+                columns.push(Arc::new(Float64Array::from(distances)));
+                columns.push(Arc::new(Float64Array::from(similarities)));
+                let full = RecordBatch::try_new_with_options(
+                    full_schema,
+                    columns,
+                    &RecordBatchOptions::new().with_row_count(Some(rows.num_rows())),
+                )?;
+                Ok(full.project(&projection)?)
+            })
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?
+        };
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            futures::stream::once(batch),
+        )))
+    }
+}
+
+/// Runs the query-vector subquery: it must give one vector of dimension `dim`.
+async fn subquery_vector(
+    plan: Arc<dyn ExecutionPlan>,
+    context: Arc<TaskContext>,
+    dim: usize,
+    column: &str,
+) -> Result<Vec<f32>> {
+    let batches = collect(plan, context).await?;
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    if rows != 1 {
+        return exec_err!(
+            "{NAME}(): the query subquery returned {rows} rows; it must return exactly one vector"
+        );
+    }
+    let batch = batches
+        .iter()
+        .find(|b| b.num_rows() == 1)
+        .ok_or_else(|| DataFusionError::Internal("no row".into()))?;
+    if batch.num_columns() != 1 {
+        return exec_err!("{NAME}(): the query subquery must return one column, a vector");
+    }
+    let vectors = VectorColumn::new(NAME, 3, batch.column(0))?;
+    match vectors.get(0) {
+        Some(vector) if vector.len() == dim => Ok(vector.to_vec()),
+        Some(vector) => exec_err!(
+            "{NAME}(): the query vector has {} values, but '{column}' holds vectors of dimension {dim}",
+            vector.len()
+        ),
+        None => exec_err!("{NAME}(): the query subquery returned a NULL vector"),
+    }
+}
