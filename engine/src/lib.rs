@@ -49,6 +49,7 @@ mod fs;
 mod layout;
 mod maintenance;
 mod manifest;
+mod recent;
 mod snapshot;
 mod transaction;
 pub mod vector;

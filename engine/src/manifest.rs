@@ -87,7 +87,7 @@ pub struct VectorIndexEntry {
 }
 
 /// A file of a vector index build.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IndexFileEntry {
     /// The file name within the build directory.
     pub name: String,

@@ -40,11 +40,10 @@ compile_error!(
     "vector files store little-endian f32s and are read in place; big-endian targets are not supported"
 );
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::sync::{Arc, LazyLock};
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::Float32Type;
@@ -56,6 +55,7 @@ use crate::distance::norm;
 use crate::error::{Error, Result};
 use crate::layout::VECTOR_DIR;
 use crate::manifest::DataFileEntry;
+use crate::recent::RecentCache;
 
 const MAGIC: &[u8; 8] = b"REELVEC1";
 const HEADER_LEN: usize = 64;
@@ -67,6 +67,10 @@ pub struct VectorFile {
     dim: usize,
     rows: usize,
     storage: Storage,
+    /// The rows that are NULL, and the rows whose vector is all zeros (no cosine), found
+    /// once at open so that searches need not look at every row for them.
+    null_rows: Vec<usize>,
+    zero_rows: Vec<usize>,
 }
 
 #[derive(Debug)]
@@ -110,9 +114,40 @@ impl VectorFile {
         self.parts().2[row / 8] & (1 << (row % 8)) != 0
     }
 
-    /// Whether any row is NULL.
-    pub fn has_nulls(&self) -> bool {
-        (0..self.rows).any(|row| !self.is_valid(row))
+    /// The rows that are NULL, ascending.
+    pub fn null_rows(&self) -> &[usize] {
+        &self.null_rows
+    }
+
+    /// The rows that hold an all-zero vector, ascending.
+    pub fn zero_rows(&self) -> &[usize] {
+        &self.zero_rows
+    }
+
+    fn new(dim: usize, rows: usize, storage: Storage) -> Self {
+        let mut file = VectorFile {
+            dim,
+            rows,
+            storage,
+            null_rows: Vec::new(),
+            zero_rows: Vec::new(),
+        };
+        let (null_rows, zero_rows) = {
+            let norms = file.norms();
+            let mut nulls = Vec::new();
+            let mut zeros = Vec::new();
+            for (row, norm) in norms.iter().enumerate() {
+                if !file.is_valid(row) {
+                    nulls.push(row);
+                } else if *norm == 0.0 {
+                    zeros.push(row);
+                }
+            }
+            (nulls, zeros)
+        };
+        file.null_rows = null_rows;
+        file.zero_rows = zero_rows;
+        file
     }
 
     fn parts(&self) -> (&[f32], &[f32], &[u8]) {
@@ -152,15 +187,35 @@ fn payload_ranges(
     )
 }
 
-/// Files opened by this process, so that each is mapped and verified once while in use.
-static OPEN_FILES: LazyLock<Mutex<HashMap<CacheKey, Weak<VectorFile>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Files opened by this process, so that each is mapped and verified once.
+static OPEN_FILES: LazyLock<RecentCache<CacheKey, VectorFile>> =
+    LazyLock::new(|| RecentCache::new(4096));
 
+/// A vector file's cache key: its path, and the identity of the file now at that path (a
+/// rebuilt file is a new file, renamed into place), so that a database deleted and created
+/// again at the same path never sees the old one's vectors.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct CacheKey {
     path: PathBuf,
-    data_file_bytes: u64,
-    rows: u64,
+    inode: u64,
+    modified: Option<std::time::SystemTime>,
+    bytes: u64,
+    dim: usize,
+}
+
+fn cache_key(path: &Path, dim: usize) -> Option<CacheKey> {
+    let metadata = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(CacheKey {
+        path: path.to_path_buf(),
+        inode,
+        modified: metadata.modified().ok(),
+        bytes: metadata.len(),
+        dim,
+    })
 }
 
 /// The path of the vector file of column `column_index` of `file`, under database `root`.
@@ -188,43 +243,35 @@ pub(crate) fn open_vector_file(
     writable: bool,
 ) -> Result<Arc<VectorFile>> {
     let path = vector_file_path(root, file, column_index);
-    let key = CacheKey {
-        path: path.clone(),
-        data_file_bytes: file.bytes,
-        rows: file.rows,
-    };
-    if let Some(open) = lock_cache()?.get(&key).and_then(Weak::upgrade) {
-        return Ok(open);
+    let open = || open_uncached(root, file, column_index, dim, writable);
+    match cache_key(&path, dim) {
+        Some(key) => OPEN_FILES.get_or_open(&key, open),
+        None => open().map(Arc::new),
     }
-    let opened = match map_verified(&path, file, dim)? {
-        Some(mapped) => mapped,
-        None => {
-            let data_path = root.join(&file.path);
-            let built = build(&data_path, file, column_index, dim)?;
-            if writable {
-                // A file we cannot write (a full disk, a directory we may not write to) costs
-                // speed, not correctness: use the vectors from memory.
-                match write_file(&path, file, &built).and_then(|()| map_verified(&path, file, dim))
-                {
-                    Ok(Some(mapped)) => mapped,
-                    _ => built,
-                }
-            } else {
-                built
-            }
-        }
-    };
-    let opened = Arc::new(opened);
-    let mut cache = lock_cache()?;
-    cache.retain(|_, open| open.strong_count() > 0);
-    cache.insert(key, Arc::downgrade(&opened));
-    Ok(opened)
 }
 
-fn lock_cache() -> Result<std::sync::MutexGuard<'static, HashMap<CacheKey, Weak<VectorFile>>>> {
-    OPEN_FILES
-        .lock()
-        .map_err(|_| Error::Internal("vector file cache lock poisoned".into()))
+/// Opens (maps and verifies) the vector file, building it first if it is missing or stale.
+fn open_uncached(
+    root: &Path,
+    file: &DataFileEntry,
+    column_index: usize,
+    dim: usize,
+    writable: bool,
+) -> Result<VectorFile> {
+    let path = vector_file_path(root, file, column_index);
+    if let Some(mapped) = map_verified(&path, file, dim)? {
+        return Ok(mapped);
+    }
+    let built = build(&root.join(&file.path), file, column_index, dim)?;
+    if !writable {
+        return Ok(built);
+    }
+    // A file we cannot write (a full disk, a directory we may not write to) costs speed, not
+    // correctness: use the vectors from memory.
+    match write_file(&path, file, &built).and_then(|()| map_verified(&path, file, dim)) {
+        Ok(Some(mapped)) => Ok(mapped),
+        _ => Ok(built),
+    }
 }
 
 /// Maps `path` if it is a complete, uncorrupted vector file for `file`; `None` if it must be
@@ -250,11 +297,7 @@ fn map_verified(path: &Path, file: &DataFileEntry, dim: usize) -> Result<Option<
     if !header_ok || crc32fast::hash(&map[HEADER_LEN..]) != read_u32(&map, 32) {
         return Ok(None);
     }
-    Ok(Some(VectorFile {
-        dim,
-        rows,
-        storage: Storage::Mapped(map),
-    }))
+    Ok(Some(VectorFile::new(dim, rows, Storage::Mapped(map))))
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> u32 {
@@ -322,15 +365,15 @@ fn build(
     } else {
         vectors.chunks_exact(dim).map(norm).collect()
     };
-    Ok(VectorFile {
+    Ok(VectorFile::new(
         dim,
         rows,
-        storage: Storage::Owned {
+        Storage::Owned {
             vectors,
             norms,
             validity,
         },
-    })
+    ))
 }
 
 /// Writes `built` to `path` durably: a temporary file, synced, renamed into place.
@@ -427,14 +470,17 @@ mod tests {
         let file = snapshot.table("t").unwrap().files[0].clone();
         let path = vector_file_path(snapshot.root(), &file, 0);
         drop(open_vector_file(snapshot.root(), &file, 0, 3, true).unwrap());
-        // Flip a payload byte: the checksum no longer matches.
+        // Flip a payload byte: the checksum no longer matches. The damaged copy is a new file
+        // (never rewrite a mapped file in place: its mappings would change under readers).
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[HEADER_LEN] ^= 0xFF;
+        std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, &bytes).unwrap();
         let reopened = open_vector_file(snapshot.root(), &file, 0, 3, true).unwrap();
         assert_eq!(reopened.vector(0), &[1.0, 2.0, 2.0]);
         drop(reopened);
         // Truncated: rebuilt as well.
+        std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, &bytes[..10]).unwrap();
         let reopened = open_vector_file(snapshot.root(), &file, 0, 3, true).unwrap();
         assert_eq!(reopened.vector(2), &[0.0, 3.0, 4.0]);

@@ -11,11 +11,10 @@
 //! `1 − a·b`; l2 graphs use the squared distance (same order, no square root). The search
 //! code re-ranks every hit with the exact metric, so these internal distances never leak.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::sync::{Arc, LazyLock};
 
 use hnsw_rs::hnsw::Hnsw;
 use hnsw_rs::hnswio::HnswIo;
@@ -25,6 +24,7 @@ use crate::distance::{Metric, dot, l1, squared_l2};
 use crate::error::{Error, Result};
 use crate::layout::INDEX_DIR;
 use crate::manifest::{IndexFileEntry, TableEntry, VectorIndexEntry};
+use crate::recent::RecentCache;
 use crate::transaction::WriteTransaction;
 use crate::vector::vector_dimension;
 use crate::vector_file::{VectorFile, open_vector_file};
@@ -350,20 +350,21 @@ impl std::fmt::Debug for VectorIndex {
     }
 }
 
-/// Indexes loaded by this process, by build directory, while someone uses them.
-static LOADED: LazyLock<Mutex<HashMap<PathBuf, Weak<VectorIndex>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Indexes loaded by this process, by build directory and file checksums (a build directory
+/// never changes, but a database deleted and created again may reuse its name).
+static LOADED: LazyLock<RecentCache<(PathBuf, Vec<IndexFileEntry>), VectorIndex>> =
+    LazyLock::new(|| RecentCache::new(4));
 
 impl VectorIndex {
     /// Loads the index `entry` of the database at `root`, checking its files first.
     pub(crate) fn load(root: &Path, entry: &VectorIndexEntry) -> Result<Arc<Self>> {
         let dir = root.join(&entry.dir);
-        let mut loaded = LOADED
-            .lock()
-            .map_err(|_| Error::Internal("vector index cache lock poisoned".into()))?;
-        if let Some(index) = loaded.get(&dir).and_then(Weak::upgrade) {
-            return Ok(index);
-        }
+        LOADED.get_or_open(&(dir.clone(), entry.files.clone()), || {
+            Self::load_uncached(&dir, entry)
+        })
+    }
+
+    fn load_uncached(dir: &Path, entry: &VectorIndexEntry) -> Result<Self> {
         // hnsw_rs asserts (panics) on a damaged dump, so damage is caught here first.
         for file in &entry.files {
             let path = dir.join(&file.name);
@@ -392,22 +393,19 @@ impl VectorIndex {
         }
         let metric: Metric = entry.metric.parse()?;
         let distance = GraphDistance { metric };
-        let graph = LoadedGraph::try_new(HnswIo::new(&dir, DUMP_NAME), |io| {
+        let graph = LoadedGraph::try_new(HnswIo::new(dir, DUMP_NAME), |io| {
             io.load_hnsw_with_dist::<f32, GraphDistance>(distance)
                 .map(|mut graph| {
                     graph.set_searching_mode(true);
                     graph
                 })
-                .map_err(|e| Error::corrupt(&dir, format!("cannot load the vector index: {e}")))
+                .map_err(|e| Error::corrupt(dir, format!("cannot load the vector index: {e}")))
         })?;
-        let index = Arc::new(VectorIndex {
+        Ok(VectorIndex {
             entry: entry.clone(),
             metric,
             graph,
-        });
-        loaded.retain(|_, index| index.strong_count() > 0);
-        loaded.insert(dir, Arc::downgrade(&index));
-        Ok(index)
+        })
     }
 
     /// The manifest entry of this index.

@@ -329,18 +329,34 @@ fn null_rows(
     matches: &dyn Fn(usize, usize) -> bool,
 ) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
-    let undefined_query = !scorer.defined();
     for (file, vectors) in files.iter().enumerate() {
-        for row in 0..vectors.rows() {
-            if found.len() == k {
-                return found;
+        let mut add = |rows: &mut dyn Iterator<Item = usize>| {
+            for row in rows {
+                if found.len() == k {
+                    return;
+                }
+                if matches(file, row) {
+                    found.push((file, row));
+                }
             }
-            let null = undefined_query
-                || !vectors.is_valid(row)
-                || (scorer.metric == Metric::Cosine && vectors.norms()[row] == 0.0);
-            if null && matches(file, row) {
-                found.push((file, row));
-            }
+        };
+        if !scorer.defined() {
+            add(&mut (0..vectors.rows()));
+        } else if scorer.metric == Metric::Cosine {
+            // Both lists are ascending; merge them to keep table order.
+            let mut merged: Vec<usize> = vectors
+                .null_rows()
+                .iter()
+                .chain(vectors.zero_rows())
+                .copied()
+                .collect();
+            merged.sort_unstable();
+            add(&mut merged.into_iter());
+        } else {
+            add(&mut vectors.null_rows().iter().copied());
+        }
+        if found.len() == k {
+            break;
         }
     }
     found

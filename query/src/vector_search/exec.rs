@@ -21,6 +21,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PhysicalExpr, PlanProperties,
 };
 use futures::StreamExt;
+use rayon::prelude::*;
 use reeldb_engine::distance::Metric;
 use reeldb_engine::{SearchMode, SearchRequest};
 
@@ -198,9 +199,10 @@ impl TopKSearch<'_> {
             None
         } else {
             Some(
+                // One file per task: reading and evaluating the filter columns is the cost.
                 entry
                     .files
-                    .iter()
+                    .par_iter()
                     .map(|file| {
                         let path = snapshot.data_file_path(file);
                         matching_rows(&path, file, self.filter_columns, self.predicates).map(Some)

@@ -12,8 +12,14 @@
 //!   DataFusion reading the same Parquet files directly;
 //! - `trivial_query`: planning and running `SELECT id FROM t WHERE id = 42` on an open
 //!   database (median and 95th percentile of 50 runs).
+//!
+//! `ann` measures nearest-neighbour search: index build, queries per second and recall@10
+//! against `ef_search` on 1 and 2 threads, the same through SQL, exact-scan speed against the
+//! machine's memory bandwidth, and hnswlib on the same data (see `ann.rs`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod ann;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -270,23 +276,27 @@ async fn core(options: Options) -> Result<(), Box<dyn std::error::Error>> {
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: reeldb-bench core [--rows N] [--dim D] [--dir DIR] [--repeat R]";
-    if args.first().map(String::as_str) != Some("core") {
-        eprintln!("{usage}");
-        return std::process::ExitCode::from(2);
-    }
-    let options = match parse_options(&args[1..]) {
-        Ok(options) => options,
-        Err(e) => {
-            eprintln!("{e}\n{usage}");
-            return std::process::ExitCode::from(2);
-        }
-    };
+    let usage = "usage: reeldb-bench core [--rows N] [--dim D] [--dir DIR] [--repeat R]\n       \
+                 reeldb-bench ann (--base F --query F [--truth F] | --synthetic NxD) [options]";
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    match runtime.block_on(core(options)) {
+    let result = match args.first().map(String::as_str) {
+        Some("core") => match parse_options(&args[1..]) {
+            Ok(options) => runtime.block_on(core(options)),
+            Err(e) => {
+                eprintln!("{e}\n{usage}");
+                return std::process::ExitCode::from(2);
+            }
+        },
+        Some("ann") => runtime.block_on(ann::run(&args[1..])),
+        _ => {
+            eprintln!("{usage}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
