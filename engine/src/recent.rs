@@ -14,7 +14,14 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 pub(crate) struct RecentCache<K, V> {
     capacity: usize,
-    entries: Mutex<(u64, HashMap<K, (u64, Arc<V>)>)>,
+    entries: Mutex<Entries<K, V>>,
+}
+
+/// The cached values, each with the tick of its last use.
+#[derive(Debug)]
+struct Entries<K, V> {
+    clock: u64,
+    values: HashMap<K, (u64, Arc<V>)>,
 }
 
 impl<K: Eq + Hash + Clone, V> RecentCache<K, V> {
@@ -22,7 +29,10 @@ impl<K: Eq + Hash + Clone, V> RecentCache<K, V> {
     pub(crate) fn new(capacity: usize) -> Self {
         RecentCache {
             capacity,
-            entries: Mutex::new((0, HashMap::new())),
+            entries: Mutex::new(Entries {
+                clock: 0,
+                values: HashMap::new(),
+            }),
         }
     }
 
@@ -34,7 +44,10 @@ impl<K: Eq + Hash + Clone, V> RecentCache<K, V> {
         }
         let value = Arc::new(open()?);
         let mut guard = self.lock()?;
-        let (clock, entries) = &mut *guard;
+        let Entries {
+            clock,
+            values: entries,
+        } = &mut *guard;
         *clock += 1;
         if let Some((used, existing)) = entries.get_mut(key) {
             *used = *clock;
@@ -54,7 +67,10 @@ impl<K: Eq + Hash + Clone, V> RecentCache<K, V> {
 
     fn touch(&self, key: &K) -> Result<Option<Arc<V>>> {
         let mut guard = self.lock()?;
-        let (clock, entries) = &mut *guard;
+        let Entries {
+            clock,
+            values: entries,
+        } = &mut *guard;
         *clock += 1;
         Ok(entries.get_mut(key).map(|(used, value)| {
             *used = *clock;
@@ -62,7 +78,7 @@ impl<K: Eq + Hash + Clone, V> RecentCache<K, V> {
         }))
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, (u64, HashMap<K, (u64, Arc<V>)>)>> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Entries<K, V>>> {
         self.entries
             .lock()
             .map_err(|_| Error::Internal("cache lock poisoned".into()))
