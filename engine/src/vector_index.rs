@@ -34,6 +34,12 @@ const DUMP_NAME: &str = "graph";
 /// hnsw_rs's maximum number of layers.
 const MAX_LAYERS: usize = 16;
 
+/// Builds of fewer rows insert one at a time. hnsw_rs draws node levels from a seeded
+/// generator, so a sequential build gives the same graph (and the same answers) every time;
+/// a parallel build depends on thread timing. Small builds lose little by it, large ones use
+/// every core.
+const SEQUENTIAL_BUILD_BELOW: usize = 20_000;
+
 /// What a user asks for in `CREATE VECTOR INDEX ... WITH (...)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexSpec {
@@ -178,7 +184,8 @@ pub(crate) fn build_index(
             metric: spec.metric,
         },
     );
-    let inserted = insert_files(&graph, spec.metric, &files, 0);
+    let parallel = rows >= SEQUENTIAL_BUILD_BELOW;
+    let inserted = insert_files(&graph, spec.metric, &files, 0, parallel);
     let relative_dir = format!("{INDEX_DIR}/{}-{version:020}", spec.name);
     let files = dump(&graph, &root.join(&relative_dir))?;
     Ok(VectorIndexEntry {
@@ -196,14 +203,24 @@ pub(crate) fn build_index(
 }
 
 /// Inserts every searchable row of `files` (their ordinals start at `first_ordinal`) into
-/// `graph`, in parallel. NULL vectors, and zero vectors under cosine, are left out: no query
-/// ranks them. Returns the number of rows inserted.
+/// `graph`, on all cores if `parallel`. NULL vectors, and zero vectors under cosine, are left
+/// out: no query ranks them. Returns the number of rows inserted.
 fn insert_files(
     graph: &Hnsw<'_, f32, GraphDistance>,
     metric: Metric,
     files: &[Arc<VectorFile>],
     first_ordinal: usize,
+    parallel: bool,
 ) -> usize {
+    let insert = |refs: &Vec<(&[f32], usize)>| {
+        if parallel {
+            graph.parallel_insert_slice(refs);
+        } else {
+            for &(vector, id) in refs {
+                graph.insert_slice((vector, id));
+            }
+        }
+    };
     let mut inserted = 0;
     for (offset, file) in files.iter().enumerate() {
         let ordinal = first_ordinal + offset;
@@ -222,13 +239,13 @@ fn insert_files(
                 .iter()
                 .map(|(v, id)| (v.as_slice(), *id))
                 .collect();
-            graph.parallel_insert_slice(&refs);
+            insert(&refs);
             inserted += refs.len();
         } else {
             let refs: Vec<(&[f32], usize)> = rows
                 .map(|row| (file.vector(row), node_id(ordinal, row)))
                 .collect();
-            graph.parallel_insert_slice(&refs);
+            insert(&refs);
             inserted += refs.len();
         }
     }

@@ -245,7 +245,8 @@ fn hnsw_recall_at_10_on_clustered_data_and_after_reopening() {
         total / queries.len() as f64
     };
     let before = measure(&db);
-    assert!(before >= 0.95, "recall@10 {before}");
+    // A sum of tenths: allow for its rounding.
+    assert!(before >= 0.95 - 1e-9, "recall@10 {before}");
     drop(db);
     let reopened = Database::open(dir.path().join("vs.reeldb")).unwrap();
     assert_eq!(
