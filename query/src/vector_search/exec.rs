@@ -49,16 +49,7 @@ impl VectorTopKExec {
         filter_columns: Vec<usize>,
     ) -> Self {
         let schema: SchemaRef = Arc::new(node.schema.as_arrow().clone());
-        let properties = Arc::new(
-            PlanProperties::new(
-                EquivalenceProperties::new(Arc::clone(&schema)),
-                Partitioning::UnknownPartitioning(1),
-                EmissionType::Final,
-                Boundedness::Bounded,
-            )
-            // One batch, produced off the async workers: nothing to make cooperative.
-            .with_scheduling_type(SchedulingType::Cooperative),
-        );
+        let properties = one_batch_properties(&schema);
         VectorTopKExec {
             node,
             predicates,
@@ -67,6 +58,20 @@ impl VectorTopKExec {
             properties,
         }
     }
+}
+
+/// The properties of an operator that emits one batch, computed off the async workers (so
+/// there is nothing to make cooperative), in one partition.
+pub(crate) fn one_batch_properties(schema: &SchemaRef) -> Arc<PlanProperties> {
+    Arc::new(
+        PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(schema)),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        )
+        .with_scheduling_type(SchedulingType::Cooperative),
+    )
 }
 
 impl DisplayAs for VectorTopKExec {

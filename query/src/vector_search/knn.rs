@@ -25,8 +25,6 @@ use datafusion::common::{
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{ColumnarValue, Expr};
-use datafusion::physical_expr::{EquivalenceProperties, Partitioning};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType, SchedulingType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PhysicalExpr, PlanProperties, collect,
@@ -35,7 +33,7 @@ use reeldb_engine::distance::Metric;
 use reeldb_engine::vector::vector_dimension;
 use reeldb_udf::vector_arg::{VectorColumn, constant_vector};
 
-use super::exec::TopKSearch;
+use super::exec::{TopKSearch, one_batch_properties};
 use super::node::SearchChoice;
 use super::options::ReeldbOptions;
 use crate::catalog::SnapshotSchema;
@@ -287,15 +285,7 @@ impl TableProvider for KnnTable {
             .cloned()
             .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
         let schema = Arc::new(self.schema.project(&projection)?);
-        let properties = Arc::new(
-            PlanProperties::new(
-                EquivalenceProperties::new(Arc::clone(&schema)),
-                Partitioning::UnknownPartitioning(1),
-                EmissionType::Final,
-                Boundedness::Bounded,
-            )
-            .with_scheduling_type(SchedulingType::Cooperative),
-        );
+        let properties = one_batch_properties(&schema);
         Ok(Arc::new(KnnExec {
             table: Arc::clone(&self.table),
             column: self.column.clone(),
@@ -335,22 +325,13 @@ impl DisplayAs for KnnExec {
     fn fmt_as(&self, _format: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
-            "KnnExec: table={} column={} metric={} k={}",
+            "KnnExec: table={} column={} metric={} k={} {}",
             self.table.name(),
             self.column,
             self.metric,
-            self.k
-        )?;
-        match &self.search {
-            SearchChoice::Exact => write!(f, " search=exact"),
-            SearchChoice::Index { name, ef_search } => {
-                write!(f, " index={name}")?;
-                match ef_search {
-                    Some(ef) => write!(f, " ef_search={ef}"),
-                    None => Ok(()),
-                }
-            }
-        }
+            self.k,
+            self.search
+        )
     }
 }
 

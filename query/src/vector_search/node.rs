@@ -31,6 +31,21 @@ pub enum SearchChoice {
     },
 }
 
+impl fmt::Display for SearchChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SearchChoice::Exact => write!(f, "search=exact"),
+            SearchChoice::Index { name, ef_search } => {
+                write!(f, "index={name}")?;
+                match ef_search {
+                    Some(ef) => write!(f, " ef_search={ef}"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
 /// The table a node reads; compared by identity (one provider per table per statement).
 #[derive(Debug, Clone)]
 pub struct TableHandle(pub Arc<ReeldbTable>);
@@ -148,15 +163,7 @@ impl VectorTopKNode {
             "table={} column={} metric={} k={}",
             self.table_name, self.column, self.metric, self.k
         )?;
-        match &self.search {
-            SearchChoice::Exact => write!(f, " search=exact")?,
-            SearchChoice::Index { name, ef_search } => {
-                write!(f, " index={name}")?;
-                if let Some(ef) = ef_search {
-                    write!(f, " ef_search={ef}")?;
-                }
-            }
-        }
+        write!(f, " {}", self.search)?;
         if !self.filters.is_empty() {
             let filters: Vec<String> = self.filters.iter().map(ToString::to_string).collect();
             write!(f, " filter=[{}]", filters.join(", "))?;
