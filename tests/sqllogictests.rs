@@ -6,7 +6,8 @@
 //!
 //! Each file gets its own temporary database directory; every `connection` in a file is a new
 //! session on that same database, so files can test what one session sees of another's
-//! writes. `__TEST_DIR__` (with `control substitution on`) is a scratch directory for files.
+//! writes. `$__TEST_DIR__` (with `control substitution on`) is a scratch directory for files,
+//! a new one for each file.
 
 #![allow(clippy::print_stdout)] // a test harness reports on standard output
 
