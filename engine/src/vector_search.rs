@@ -98,7 +98,8 @@ pub enum SearchPath {
         /// Rows searched exactly because the index does not cover them yet.
         uncovered_rows: usize,
     },
-    /// The index was asked for but the filter matched too few rows; they were scanned.
+    /// The index was asked for, but the filter matched too few rows (or the graph search
+    /// came back with fewer than k of them), so the matching rows were scanned exactly.
     ExactBecauseSelective,
 }
 

@@ -61,13 +61,13 @@ pub fn show_vector_indexes(snapshot: &Snapshot) -> Result<RecordBatch> {
                 .map(|f| f.rows)
                 .sum();
             for (column, value) in text.iter_mut().zip([
-                &index.name,
-                &table.name,
-                &index.column,
-                &"hnsw".to_string(),
-                &index.metric,
+                index.name.as_str(),
+                table.name.as_str(),
+                index.column.as_str(),
+                "hnsw",
+                index.metric.as_str(),
             ]) {
-                column.push(value.clone());
+                column.push(value.to_string());
             }
             for (column, value) in numbers.iter_mut().zip([
                 u64::from(index.m),

@@ -218,15 +218,17 @@ impl TableFunctionImpl for KnnFunction {
         fields.push(Field::new("_distance", DataType::Float64, false));
         fields.push(Field::new("_similarity", DataType::Float64, false));
         Ok(Arc::new(KnnTable {
-            table: Arc::new(table),
-            column,
-            dim,
+            call: Arc::new(KnnCall {
+                table: Arc::new(table),
+                column,
+                dim,
+                k,
+                metric,
+                search,
+                cache_vector_files: self.cache_vector_files,
+                schema: Arc::new(Schema::new(fields)),
+            }),
             query,
-            k,
-            metric,
-            search,
-            cache_vector_files: self.cache_vector_files,
-            schema: Arc::new(Schema::new(fields)),
         }))
     }
 }
@@ -238,24 +240,31 @@ enum QuerySource {
     Subquery(Arc<datafusion::logical_expr::LogicalPlan>),
 }
 
-/// The result of one `knn()` call.
+/// What one `knn()` call asks for, apart from its query vector.
 #[derive(Debug)]
-struct KnnTable {
+struct KnnCall {
     table: Arc<ReeldbTable>,
     column: String,
     dim: usize,
-    query: QuerySource,
     k: usize,
     metric: Metric,
     search: SearchChoice,
     cache_vector_files: bool,
+    /// The table's columns, `_distance` and `_similarity`.
     schema: SchemaRef,
+}
+
+/// The result of one `knn()` call.
+#[derive(Debug)]
+struct KnnTable {
+    call: Arc<KnnCall>,
+    query: QuerySource,
 }
 
 #[async_trait]
 impl TableProvider for KnnTable {
     fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
+        Arc::clone(&self.call.schema)
     }
 
     fn table_type(&self) -> TableType {
@@ -269,8 +278,9 @@ impl TableProvider for KnnTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        for file in self.table.files() {
-            self.table
+        let table = &self.call.table;
+        for file in table.files() {
+            table
                 .snapshot()
                 .check_data_file(file)
                 .map_err(crate::error::external)?;
@@ -283,19 +293,12 @@ impl TableProvider for KnnTable {
         };
         let projection = projection
             .cloned()
-            .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
-        let schema = Arc::new(self.schema.project(&projection)?);
+            .unwrap_or_else(|| (0..self.call.schema.fields().len()).collect());
+        let schema = Arc::new(self.call.schema.project(&projection)?);
         let properties = one_batch_properties(&schema);
         Ok(Arc::new(KnnExec {
-            table: Arc::clone(&self.table),
-            column: self.column.clone(),
-            dim: self.dim,
+            call: Arc::clone(&self.call),
             query,
-            k: self.k,
-            metric: self.metric,
-            search: self.search.clone(),
-            cache_vector_files: self.cache_vector_files,
-            full_schema: Arc::clone(&self.schema),
             projection,
             schema,
             properties,
@@ -304,18 +307,11 @@ impl TableProvider for KnnTable {
 }
 
 /// Runs a `knn()` call.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct KnnExec {
-    table: Arc<ReeldbTable>,
-    column: String,
-    dim: usize,
+    call: Arc<KnnCall>,
     query: QueryArg,
-    k: usize,
-    metric: Metric,
-    search: SearchChoice,
-    cache_vector_files: bool,
-    /// The table's columns, `_distance` and `_similarity`.
-    full_schema: SchemaRef,
+    /// The columns of `call.schema` returned.
     projection: Vec<usize>,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
@@ -326,11 +322,11 @@ impl DisplayAs for KnnExec {
         write!(
             f,
             "KnnExec: table={} column={} metric={} k={} {}",
-            self.table.name(),
-            self.column,
-            self.metric,
-            self.k,
-            self.search
+            self.call.table.name(),
+            self.call.column,
+            self.call.metric,
+            self.call.k,
+            self.call.search
         )
     }
 }
@@ -367,20 +363,9 @@ impl ExecutionPlan for KnnExec {
             (QueryArg::Subquery(_), 1) => QueryArg::Subquery(children.remove(0)),
             _ => return internal_err!("KnnExec: wrong number of children"),
         };
-        Ok(Arc::new(KnnExec {
-            table: Arc::clone(&self.table),
-            column: self.column.clone(),
-            dim: self.dim,
-            query,
-            k: self.k,
-            metric: self.metric,
-            search: self.search.clone(),
-            cache_vector_files: self.cache_vector_files,
-            full_schema: Arc::clone(&self.full_schema),
-            projection: self.projection.clone(),
-            schema: Arc::clone(&self.schema),
-            properties: Arc::clone(&self.properties),
-        }))
+        let mut exec = KnnExec::clone(&self);
+        exec.query = query;
+        Ok(Arc::new(exec))
     }
 
     fn execute(
@@ -391,61 +376,18 @@ impl ExecutionPlan for KnnExec {
         if partition != 0 {
             return internal_err!("KnnExec has one partition, not {partition}");
         }
+        let call = Arc::clone(&self.call);
         let query = self.query.clone();
-        let dim = self.dim;
-        let column = self.column.clone();
-        let table = Arc::clone(&self.table);
-        let (k, metric, search, cache) = (
-            self.k,
-            self.metric,
-            self.search.clone(),
-            self.cache_vector_files,
-        );
-        let full_schema = Arc::clone(&self.full_schema);
         let projection = self.projection.clone();
         let batch = async move {
             let query = match query {
                 QueryArg::Constant(vector) => vector,
-                QueryArg::Subquery(plan) => subquery_vector(plan, context, dim, &column).await?,
+                QueryArg::Subquery(plan) => {
+                    subquery_vector(plan, context, call.dim, &call.column).await?
+                }
             };
-            tokio::task::spawn_blocking(move || {
-                let search = TopKSearch {
-                    table: &table,
-                    column: &column,
-                    query: &query,
-                    metric,
-                    k,
-                    predicates: &[],
-                    filter_columns: &[],
-                    search: &search,
-                    cache_vector_files: cache,
-                };
-                let mut ranked = search.run(false)?;
-                ranked.0.retain(|(_, _, distance)| distance.is_some());
-                let table_columns: Vec<usize> = (0..full_schema.fields().len() - 2).collect();
-                let table_schema = Arc::new(full_schema.project(&table_columns)?);
-                let rows = ranked.fetch(&table, &table_columns, &table_schema)?;
-                let distances: Vec<f64> = ranked
-                    .0
-                    .iter()
-                    .map(|(_, _, d)| f64::from(d.unwrap_or(f32::NAN)))
-                    .collect();
-                let similarities: Vec<f64> = ranked
-                    .0
-                    .iter()
-                    .map(|(_, _, d)| {
-                        f64::from(metric.similarity_from_distance(d.unwrap_or(f32::NAN)))
-                    })
-                    .collect();
-                let mut columns: Vec<ArrayRef> = rows.columns().to_vec();
-                columns.push(Arc::new(Float64Array::from(distances)));
-                columns.push(Arc::new(Float64Array::from(similarities)));
-                let full = RecordBatch::try_new_with_options(
-                    full_schema,
-                    columns,
-                    &RecordBatchOptions::new().with_row_count(Some(rows.num_rows())),
-                )?;
-                Ok(full.project(&projection)?)
+            tokio::task::spawn_blocking(move || -> Result<RecordBatch> {
+                Ok(call.run(&query)?.project(&projection)?)
             })
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))?
@@ -454,6 +396,44 @@ impl ExecutionPlan for KnnExec {
             Arc::clone(&self.schema),
             futures::stream::once(batch),
         )))
+    }
+}
+
+impl KnnCall {
+    /// The nearest rows to `query` with all of `self.schema`'s columns, nearest first. Rows
+    /// whose score is NULL are not neighbours and are left out.
+    fn run(&self, query: &[f32]) -> Result<RecordBatch> {
+        let search = TopKSearch {
+            table: &self.table,
+            column: &self.column,
+            query,
+            metric: self.metric,
+            k: self.k,
+            predicates: &[],
+            filter_columns: &[],
+            search: &self.search,
+            cache_vector_files: self.cache_vector_files,
+        };
+        let mut ranked = search.run(false)?;
+        ranked.0.retain(|(_, _, distance)| distance.is_some());
+        let distances: Vec<f32> = ranked.0.iter().filter_map(|(_, _, d)| *d).collect();
+        let table_columns: Vec<usize> = (0..self.schema.fields().len() - 2).collect();
+        let table_schema = Arc::new(self.schema.project(&table_columns)?);
+        let rows = ranked.fetch(&self.table, &table_columns, &table_schema)?;
+        let mut columns: Vec<ArrayRef> = rows.columns().to_vec();
+        columns.push(Arc::new(Float64Array::from_iter_values(
+            distances.iter().map(|&d| f64::from(d)),
+        )));
+        columns.push(Arc::new(Float64Array::from_iter_values(
+            distances
+                .iter()
+                .map(|&d| f64::from(self.metric.similarity_from_distance(d))),
+        )));
+        Ok(RecordBatch::try_new_with_options(
+            Arc::clone(&self.schema),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(rows.num_rows())),
+        )?)
     }
 }
 
