@@ -34,7 +34,9 @@ use crate::parser::parse_reeldb_statement;
 use crate::split::split_statements;
 use crate::table::ReeldbTable;
 use crate::vector_index_statements::{create_vector_index, drop_vector_index, show_vector_indexes};
-use crate::vector_search::{KnnFunction, ReeldbOptions, ReeldbQueryPlanner, VectorTopKRule};
+use crate::vector_search::{
+    KnnFunction, LateralVectorTopKRule, ReeldbOptions, ReeldbQueryPlanner, VectorTopKRule,
+};
 use crate::vector_type::VectorTypePlanner;
 
 /// The catalog name under which the database's tables appear.
@@ -88,6 +90,7 @@ impl Session {
             .with_config(config)
             .with_default_features()
             .with_type_planner(Arc::new(VectorTypePlanner))
+            .with_analyzer_rule(Arc::new(LateralVectorTopKRule::new(cache_vector_files)))
             .with_optimizer_rule(Arc::new(VectorTopKRule::new(cache_vector_files)))
             .with_query_planner(Arc::new(ReeldbQueryPlanner))
             .build();

@@ -107,23 +107,90 @@ fn siftsmall_recall_at_10_through_sql() {
 
     db.sql_blocking("CREATE VECTOR INDEX sift_v ON sift (v) WITH (metric = 'l2')")
         .unwrap();
-    let explained = db
-        .sql_blocking(&format!(
-            "EXPLAIN SELECT id FROM sift ORDER BY distance(v, {}, 'l2') LIMIT 10",
+    let plan = explain(
+        &db,
+        &format!(
+            "SELECT id FROM sift ORDER BY distance(v, {}, 'l2') LIMIT 10",
             literal(&queries[0])
-        ))
-        .unwrap();
-    let plan: String = explained
-        .iter()
-        .flat_map(|b| {
-            let plans = b.column(1).as_string::<i32>();
-            (0..b.num_rows()).map(move |i| plans.value(i).to_string())
-        })
-        .collect();
+        ),
+    );
     assert!(plan.contains("index=sift_v"), "{plan}");
     let indexed = recall_at_10(&db, &queries, &truth);
     assert!(
         indexed >= 0.95,
         "HNSW recall@10 at default settings {indexed}"
     );
+
+    // The same queries as one lateral join: every query row searches the graph.
+    let query_schema = Arc::new(Schema::new(vec![
+        Field::new("qid", DataType::Int64, false),
+        Field::new("q", vector_type(128), false),
+    ]));
+    let query_values: Vec<f32> = queries.iter().flatten().copied().collect();
+    let query_batch = RecordBatch::try_new(
+        Arc::clone(&query_schema),
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..queries.len() as i64)),
+            Arc::new(FixedSizeListArray::new(
+                Arc::new(vector_item_field()),
+                128,
+                Arc::new(Float32Array::from(query_values)),
+                None,
+            )),
+        ],
+    )
+    .unwrap();
+    let mut txn = db.engine().begin_write().unwrap();
+    txn.create_table("queries", &query_schema).unwrap();
+    txn.append("queries", &query_batch).unwrap();
+    txn.commit().unwrap();
+    let lateral = "SELECT qid, n.id FROM queries, LATERAL (
+        SELECT id FROM sift ORDER BY distance(v, queries.q, 'l2') LIMIT 10) n";
+    let plan = explain(&db, lateral);
+    assert!(
+        plan.contains("LateralVectorTopK") && plan.contains("index=sift_v"),
+        "{plan}"
+    );
+    let lateral_indexed = lateral_recall_at_10(&db, lateral, &truth);
+    assert!(
+        lateral_indexed >= 0.95,
+        "lateral HNSW recall@10 {lateral_indexed}"
+    );
+    db.sql_blocking("SET reeldb.use_vector_index = false")
+        .unwrap();
+    let lateral_exact = lateral_recall_at_10(&db, lateral, &truth);
+    assert!(
+        lateral_exact >= 0.99,
+        "lateral exact recall@10 {lateral_exact}"
+    );
+}
+
+/// The text of `sql`'s plan.
+fn explain(db: &reeldb::Database, sql: &str) -> String {
+    db.sql_blocking(&format!("EXPLAIN {sql}"))
+        .unwrap()
+        .iter()
+        .flat_map(|b| {
+            let plans = b.column(1).as_string::<i32>();
+            (0..b.num_rows()).map(move |i| plans.value(i).to_string())
+        })
+        .collect()
+}
+
+/// Mean recall@10 of a query returning `(query id, neighbour id)` rows, ten per query.
+fn lateral_recall_at_10(db: &reeldb::Database, sql: &str, truth: &[Vec<i64>]) -> f64 {
+    let mut found: Vec<Vec<i64>> = vec![Vec::new(); truth.len()];
+    for batch in db.sql_blocking(sql).unwrap() {
+        let qids = batch.column(0).as_primitive::<Int64Type>();
+        let ids = batch.column(1).as_primitive::<Int64Type>();
+        for (qid, id) in qids.values().iter().zip(ids.values()) {
+            found[*qid as usize].push(*id);
+        }
+    }
+    let mut total = 0.0;
+    for (found, truth) in found.iter().zip(truth) {
+        assert_eq!(found.len(), 10);
+        total += found.iter().filter(|id| truth[..10].contains(id)).count() as f64 / 10.0;
+    }
+    total / truth.len() as f64
 }

@@ -149,14 +149,14 @@ fn run(
     filter_columns: &[usize],
     schema: &SchemaRef,
 ) -> Result<RecordBatch> {
+    let masks = filter_masks(&node.table.0, filter_columns, predicates)?;
     let search = TopKSearch {
         table: &node.table.0,
         column: &node.column,
         query: &node.query.0,
         metric: node.metric,
         k: node.k,
-        predicates,
-        filter_columns,
+        masks: masks.as_deref(),
         search: &node.search,
         cache_vector_files: node.cache_vector_files,
     };
@@ -168,7 +168,32 @@ fn run(
     ranked.fetch(&node.table.0, &projection, schema)
 }
 
-/// One top-k search over a table, shared by [`VectorTopKExec`] and the `knn()` function.
+/// Which rows of each data file of `table` satisfy every predicate (bound to a schema of the
+/// table columns `filter_columns`); `None` when there are no predicates.
+pub fn filter_masks(
+    table: &ReeldbTable,
+    filter_columns: &[usize],
+    predicates: &[Arc<dyn PhysicalExpr>],
+) -> Result<Option<Vec<Option<BooleanBuffer>>>> {
+    if predicates.is_empty() {
+        return Ok(None);
+    }
+    let snapshot = table.snapshot();
+    let entry = snapshot.table(table.name()).map_err(external)?;
+    // One file per task: reading and evaluating the filter columns is the cost.
+    let masks = entry
+        .files
+        .par_iter()
+        .map(|file| {
+            let path = snapshot.data_file_path(file);
+            matching_rows(&path, file, filter_columns, predicates).map(Some)
+        })
+        .collect::<Result<_>>()?;
+    Ok(Some(masks))
+}
+
+/// One top-k search over a table, shared by [`VectorTopKExec`], the lateral operator and the
+/// `knn()` function.
 pub struct TopKSearch<'a> {
     /// The table.
     pub table: &'a ReeldbTable,
@@ -180,10 +205,8 @@ pub struct TopKSearch<'a> {
     pub metric: Metric,
     /// How many rows.
     pub k: usize,
-    /// Filters bound to a schema of the table columns `filter_columns`.
-    pub predicates: &'a [Arc<dyn PhysicalExpr>],
-    /// See `predicates`.
-    pub filter_columns: &'a [usize],
+    /// The rows of each data file that may be returned ([`filter_masks`]); `None`: all.
+    pub masks: Option<&'a [Option<BooleanBuffer>]>,
     /// Index or exact.
     pub search: &'a SearchChoice,
     /// Whether flat vector files may be written.
@@ -199,22 +222,6 @@ impl TopKSearch<'_> {
     /// with a NULL score first (`nulls_first`) or after the others.
     pub fn run(&self, nulls_first: bool) -> Result<RankedRows> {
         let snapshot = self.table.snapshot();
-        let entry = snapshot.table(self.table.name()).map_err(external)?;
-        let masks: Option<Vec<Option<BooleanBuffer>>> = if self.predicates.is_empty() {
-            None
-        } else {
-            Some(
-                // One file per task: reading and evaluating the filter columns is the cost.
-                entry
-                    .files
-                    .par_iter()
-                    .map(|file| {
-                        let path = snapshot.data_file_path(file);
-                        matching_rows(&path, file, self.filter_columns, self.predicates).map(Some)
-                    })
-                    .collect::<Result<_>>()?,
-            )
-        };
         let mode = match self.search {
             SearchChoice::Exact => SearchMode::Exact,
             SearchChoice::Index { name, ef_search } => SearchMode::Index {
@@ -229,7 +236,7 @@ impl TopKSearch<'_> {
                 query: self.query,
                 metric: self.metric,
                 k: self.k,
-                filter: masks.as_deref(),
+                filter: self.masks,
                 mode,
                 cache_vector_files: self.cache_vector_files,
             })

@@ -409,8 +409,7 @@ impl KnnCall {
             query,
             metric: self.metric,
             k: self.k,
-            predicates: &[],
-            filter_columns: &[],
+            masks: None,
             search: &self.search,
             cache_vector_files: self.cache_vector_files,
         };

@@ -4,6 +4,9 @@
 
 pub mod exec;
 pub mod knn;
+pub mod lateral_exec;
+pub mod lateral_node;
+pub mod lateral_rule;
 pub mod node;
 pub mod options;
 pub mod planner;
@@ -11,6 +14,7 @@ pub mod rows;
 pub mod rule;
 
 pub use knn::KnnFunction;
+pub use lateral_rule::LateralVectorTopKRule;
 pub use node::VectorTopKNode;
 pub use options::ReeldbOptions;
 pub use planner::ReeldbQueryPlanner;

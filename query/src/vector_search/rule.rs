@@ -152,9 +152,72 @@ fn replace_scan(
     }
 }
 
+/// Whether `expr` holds a subquery (which the search operators cannot evaluate).
+pub(super) fn has_subquery(expr: &Expr) -> bool {
+    expr.exists(|e| {
+        Ok(matches!(
+            e,
+            Expr::ScalarSubquery(_) | Expr::InSubquery(_) | Expr::Exists(_)
+        ))
+    })
+    .unwrap_or(true)
+}
+
+/// The reeldb table `scan` reads, if it reads every data file of it (not a subset).
+pub(super) fn whole_reeldb_table(scan: &TableScan) -> Option<Arc<ReeldbTable>> {
+    let provider: Arc<dyn std::any::Any + Send + Sync> = source_as_provider(&scan.source).ok()?;
+    let table = provider.downcast::<ReeldbTable>().ok()?;
+    table.reads_whole_table().then_some(table)
+}
+
+/// A nearest-first ranking: `similarity(a, b [, metric])` sorted descending, or `distance(...)`
+/// ascending.
+pub(super) struct Ranking<'a> {
+    /// The function, `similarity` or `distance`.
+    pub function: &'a PairwiseVectorFunc,
+    /// The metric, named by the call or cosine.
+    pub metric: Metric,
+    /// The two vector arguments.
+    pub args: [&'a Expr; 2],
+}
+
+/// `target` as a [`Ranking`], if sorting it (`ascending` or not) puts the nearest rows first.
+pub(super) fn nearest_first_ranking(target: &Expr, ascending: bool) -> Option<Ranking<'_>> {
+    let Expr::ScalarFunction(call) = target else {
+        return None;
+    };
+    let function = call.func.inner().downcast_ref::<PairwiseVectorFunc>()?;
+    // similarity ranks descending, distance ascending; the other direction asks for the
+    // farthest rows, which an index cannot find.
+    let nearest_first = match function.measure() {
+        Measure::Similarity => !ascending,
+        Measure::Distance => ascending,
+    };
+    if !nearest_first {
+        return None;
+    }
+    let metric = match call.args.get(2) {
+        None => Metric::Cosine,
+        // A bad name is left to the function, which reports it when it runs.
+        Some(Expr::Literal(
+            ScalarValue::Utf8(Some(name)) | ScalarValue::Utf8View(Some(name)),
+            _,
+        )) => name.parse().ok()?,
+        Some(_) => return None,
+    };
+    match call.args.as_slice() {
+        [a, b] | [a, b, _] => Some(Ranking {
+            function,
+            metric,
+            args: [a, b],
+        }),
+        _ => None,
+    }
+}
+
 /// `target` with the columns of `projection`'s output replaced by the expressions that
 /// compute them; `None` if a column is not found.
-fn resolve_through(projection: &Projection, target: Expr) -> Result<Option<Expr>> {
+pub(super) fn resolve_through(projection: &Projection, target: Expr) -> Result<Option<Expr>> {
     let mut resolved = true;
     let expr = target
         .transform_up(|expr| match &expr {
@@ -177,59 +240,17 @@ fn top_k_node(
     target: &Expr,
     wanted: &Wanted<'_>,
 ) -> Result<Option<VectorTopKNode>> {
-    if scan.fetch.is_some()
-        || filters.iter().any(|f| {
-            f.exists(|e| {
-                Ok(matches!(
-                    e,
-                    Expr::ScalarSubquery(_) | Expr::InSubquery(_) | Expr::Exists(_)
-                ))
-            })
-            .unwrap_or(true)
-        })
-    {
+    if scan.fetch.is_some() || filters.iter().any(has_subquery) {
         return Ok(None);
     }
-    let Ok(provider) = source_as_provider(&scan.source) else {
+    let Some(table) = whole_reeldb_table(scan) else {
         return Ok(None);
     };
-    let provider: Arc<dyn std::any::Any + Send + Sync> = provider;
-    let Ok(table) = provider.downcast::<ReeldbTable>() else {
+    let Some(ranking) = nearest_first_ranking(target, wanted.sort.asc) else {
         return Ok(None);
     };
-    if !table.reads_whole_table() {
-        return Ok(None);
-    }
-    let Expr::ScalarFunction(call) = target else {
-        return Ok(None);
-    };
-    let Some(function) = call.func.inner().downcast_ref::<PairwiseVectorFunc>() else {
-        return Ok(None);
-    };
-    // similarity ranks descending, distance ascending; the other direction asks for the
-    // farthest rows, which an index cannot find.
-    let nearest_first = match function.measure() {
-        Measure::Similarity => !wanted.sort.asc,
-        Measure::Distance => wanted.sort.asc,
-    };
-    if !nearest_first {
-        return Ok(None);
-    }
-    let metric = match call.args.get(2) {
-        None => Metric::Cosine,
-        Some(Expr::Literal(
-            ScalarValue::Utf8(Some(name)) | ScalarValue::Utf8View(Some(name)),
-            _,
-        )) => {
-            match name.parse() {
-                Ok(metric) => metric,
-                // The function reports the bad name when it runs.
-                Err(_) => return Ok(None),
-            }
-        }
-        Some(_) => return Ok(None),
-    };
-    let (column, constant) = match (&call.args[0], &call.args[1]) {
+    let (function, metric) = (ranking.function, ranking.metric);
+    let (column, constant) = match (ranking.args[0], ranking.args[1]) {
         (Expr::Column(column), Expr::Literal(value, _))
         | (Expr::Literal(value, _), Expr::Column(column)) => (column, value),
         _ => return Ok(None),
@@ -275,7 +296,7 @@ fn top_k_node(
 
 /// The index to search: one on `column` built with `metric`, unless the session turned
 /// indexes off.
-fn choose_search(
+pub(super) fn choose_search(
     table: &ReeldbTable,
     column: &str,
     metric: Metric,
