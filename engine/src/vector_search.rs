@@ -408,7 +408,10 @@ fn indexed_top_k(
     } else {
         covered_rows
     };
-    let selectivity = matching_covered as f64 / covered_rows.max(1) as f64;
+    // The graph also holds the rows of covered files that were removed since the build: a
+    // search has to step over them like over rows a filter rejects.
+    let graph_rows = (entry.rows as usize).max(covered_rows);
+    let selectivity = matching_covered as f64 / graph_rows.max(1) as f64;
     let base_ef = ef_search.unwrap_or(entry.ef_search as usize).max(k);
     let uncovered_rows: usize = uncovered.iter().map(|&p| files[p].rows()).sum();
     if matching_covered <= k || selectivity < EXACT_BELOW_SELECTIVITY {
@@ -418,8 +421,9 @@ fn indexed_top_k(
             SearchPath::ExactBecauseSelective,
         );
     }
-    // A filter hides some of the nodes a search visits; widen the candidate list to match.
-    let ef = if request.filter.is_some() {
+    // Filtered and removed rows hide some of the nodes a search visits; widen the candidate
+    // list to match.
+    let ef = if selectivity < 1.0 {
         ((base_ef as f64 / selectivity).ceil() as usize).min(base_ef * 32)
     } else {
         base_ef

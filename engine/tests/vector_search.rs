@@ -383,6 +383,50 @@ fn rows_inserted_after_the_build_are_found_and_deleted_rows_never_return() {
 }
 
 #[test]
+fn a_graph_mostly_of_removed_rows_is_searched_with_a_wider_candidate_list() {
+    let mut rng = Rng(12);
+    let dim = 8;
+    let vectors: Vec<Option<Vec<f32>>> = clustered(&mut rng, 5_000, dim, 10)
+        .into_iter()
+        .map(Some)
+        .collect();
+    let (_dir, db) = database(&vectors, dim, 500);
+    let mut txn = db.begin_write().unwrap();
+    txn.create_vector_index("t", &IndexSpec::new("t_v", "v"))
+        .unwrap();
+    txn.commit().unwrap();
+    // Remove nine files of ten (ids 500..5000) without compacting: 90 % of the graph is dead.
+    let snapshot = db.snapshot().unwrap();
+    let mut txn = db.begin_write().unwrap();
+    for file in &snapshot.table("t").unwrap().files[1..] {
+        txn.remove_file("t", &file.path).unwrap();
+    }
+    txn.commit().unwrap();
+    let snapshot = db.snapshot().unwrap();
+    let live = &vectors[..500];
+    let mut total = 0.0;
+    for query in live.iter().step_by(25).flatten() {
+        let result = snapshot
+            .vector_search(&request(query, Metric::Cosine, 10, index_mode("t_v")))
+            .unwrap();
+        // The default ef_search (64) over a tenth of the graph: widened ten times.
+        assert!(
+            matches!(result.path, SearchPath::Index { ef: 640, .. }),
+            "{:?}",
+            result.path
+        );
+        assert_eq!(result.hits.len(), 10);
+        let truth = brute_force(live, query, Metric::Cosine, 10, |_| true);
+        total += recall(&hit_ids(&snapshot, &result), &truth);
+    }
+    let mean = total / 20.0;
+    assert!(
+        mean >= 0.95,
+        "recall@10 with 90 % of the graph removed: {mean}"
+    );
+}
+
+#[test]
 fn damaged_index_files_are_reported_not_loaded() {
     let vectors: Vec<Option<Vec<f32>>> = (0..200).map(|i| Some(vec![i as f32, 1.0, 2.0])).collect();
     let (dir, db) = database(&vectors, 3, 200);
