@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::distance::{Metric, cosine_distance, dot, l1, norm, squared_l2};
 use crate::error::{Error, Result};
-use crate::manifest::{TableEntry, VectorIndexEntry};
+use crate::manifest::{DataFileEntry, TableEntry, VectorIndexEntry};
 use crate::snapshot::Snapshot;
 use crate::vector_file::{VectorFile, open_vector_file};
 use crate::vector_index::{VectorIndex, vector_column};
@@ -104,6 +104,20 @@ pub enum SearchPath {
 }
 
 impl Snapshot {
+    /// The flat vector file of vector column `column` of `file`, a data file of table
+    /// `table`: the column's vectors, memory-mapped (built first if missing or stale; with
+    /// `cache` false, as for a read-only database, built in memory only).
+    pub fn vector_file(
+        &self,
+        table: &str,
+        file: &DataFileEntry,
+        column: &str,
+        cache: bool,
+    ) -> Result<Arc<VectorFile>> {
+        let (dim, position) = vector_column(self.table(table)?, column)?;
+        open_vector_file(self.root(), file, position, dim, cache)
+    }
+
     /// The vector index named `name`, if the snapshot has it.
     pub fn vector_index(&self, name: &str) -> Option<(&TableEntry, &VectorIndexEntry)> {
         self.manifest().index(name)

@@ -165,7 +165,7 @@ fn run(
         Some(projection) => projection.clone(),
         None => (0..schema.fields().len()).collect(),
     };
-    ranked.fetch(&node.table.0, &projection, schema)
+    ranked.fetch(&node.table.0, &projection, schema, node.cache_vector_files)
 }
 
 /// Which rows of each data file of `table` satisfy every predicate (bound to a schema of the
@@ -259,12 +259,14 @@ impl TopKSearch<'_> {
 
 impl RankedRows {
     /// Reads the rows from the data files of `table`, in rank order, with the table columns
-    /// `projection`, shaped as `schema`.
+    /// `projection`, shaped as `schema`. `cache_vector_files`: whether flat vector files may
+    /// be written.
     pub fn fetch(
         &self,
         table: &ReeldbTable,
         projection: &[usize],
         schema: &SchemaRef,
+        cache_vector_files: bool,
     ) -> Result<RecordBatch> {
         let snapshot = table.snapshot();
         let entry = snapshot.table(table.name()).map_err(external)?;
@@ -283,9 +285,15 @@ impl RankedRows {
                 position.insert((file, row), offset);
                 offset += 1;
             }
-            let entry_file = &entry.files[file];
-            let path = snapshot.data_file_path(entry_file);
-            batches.push(fetch_rows(&path, entry_file, &rows, projection, schema)?);
+            batches.push(fetch_rows(
+                snapshot,
+                table.name(),
+                &entry.files[file],
+                &rows,
+                projection,
+                schema,
+                cache_vector_files,
+            )?);
         }
         let batch = concat_batches(schema, &batches)?;
         let order: UInt32Array = self

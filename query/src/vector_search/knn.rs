@@ -418,7 +418,12 @@ impl KnnCall {
         let distances: Vec<f32> = ranked.0.iter().filter_map(|(_, _, d)| *d).collect();
         let table_columns: Vec<usize> = (0..self.schema.fields().len() - 2).collect();
         let table_schema = Arc::new(self.schema.project(&table_columns)?);
-        let rows = ranked.fetch(&self.table, &table_columns, &table_schema)?;
+        let rows = ranked.fetch(
+            &self.table,
+            &table_columns,
+            &table_schema,
+            self.cache_vector_files,
+        )?;
         let mut columns: Vec<ArrayRef> = rows.columns().to_vec();
         columns.push(Arc::new(Float64Array::from_iter_values(
             distances.iter().map(|&d| f64::from(d)),

@@ -353,7 +353,12 @@ impl LateralJob {
             self.schema
                 .project(&(outer_columns..self.schema.fields().len()).collect::<Vec<_>>())?,
         );
-        let inner = hits.fetch(&node.table.0, &node.projection, &inner_schema)?;
+        let inner = hits.fetch(
+            &node.table.0,
+            &node.projection,
+            &inner_schema,
+            node.cache_vector_files,
+        )?;
         let outer = take_record_batch(outer, outer_rows)?;
         let columns: Vec<ArrayRef> = outer
             .columns()

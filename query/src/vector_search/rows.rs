@@ -5,15 +5,21 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, RecordBatchReader};
-use arrow::buffer::BooleanBuffer;
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanBufferBuilder, FixedSizeListArray, Float32Array, RecordBatch,
+    RecordBatchOptions, RecordBatchReader,
+};
+use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::compute::{cast, concat_batches};
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::{DataFusionError, Result};
 use datafusion::physical_plan::PhysicalExpr;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection};
-use reeldb_engine::DataFileEntry;
+use reeldb_engine::vector::{vector_dimension, vector_item_field};
+use reeldb_engine::{DataFileEntry, Snapshot, VectorFile};
+
+use crate::error::external;
 
 fn parquet_error(path: &Path, e: impl std::fmt::Display) -> DataFusionError {
     DataFusionError::External(Box::new(reeldb_engine::Error::corrupt(
@@ -39,7 +45,7 @@ pub fn matching_rows(
         .with_projection(mask)
         .build()
         .map_err(|e| parquet_error(path, e))?;
-    let mut bits = arrow::array::BooleanBufferBuilder::new(file.rows as usize);
+    let mut bits = BooleanBufferBuilder::new(file.rows as usize);
     for batch in reader {
         let batch = batch.map_err(|e| parquet_error(path, e))?;
         let mut keep = BooleanBuffer::new_set(batch.num_rows());
@@ -59,23 +65,91 @@ pub fn matching_rows(
     Ok(bits.finish())
 }
 
-/// The rows at `rows` (ascending positions) of the data file at `path`, with the table
-/// columns `projection` (in that order), shaped as `schema`.
+/// The rows at `rows` (ascending positions) of data file `file` of table `table`, with the
+/// table columns `projection` (in that order), shaped as `schema`.
+///
+/// Vector columns are copied from the flat vector files, which the search has just mapped:
+/// reading a few rows of a vector column from Parquet means decompressing and decoding whole
+/// pages of it, which cost more than the search itself.
 pub fn fetch_rows(
-    path: &Path,
+    snapshot: &Snapshot,
+    table: &str,
     file: &DataFileEntry,
     rows: &[usize],
     projection: &[usize],
     schema: &SchemaRef,
+    cache_vector_files: bool,
+) -> Result<RecordBatch> {
+    let table_schema = snapshot.table_schema(table).map_err(external)?;
+    let is_vector =
+        |position: usize| vector_dimension(table_schema.field(position).data_type()).is_some();
+    let mut from_parquet: Vec<usize> = projection
+        .iter()
+        .copied()
+        .filter(|&p| !is_vector(p))
+        .collect();
+    from_parquet.sort_unstable();
+    from_parquet.dedup();
+    let parquet_batch = if from_parquet.is_empty() {
+        None
+    } else {
+        Some(read_parquet_rows(
+            &snapshot.data_file_path(file),
+            file,
+            rows,
+            &from_parquet,
+        )?)
+    };
+    let columns = projection
+        .iter()
+        .zip(schema.fields())
+        .map(|(&position, field)| {
+            let column: ArrayRef = if is_vector(position) {
+                let vectors = snapshot
+                    .vector_file(
+                        table,
+                        file,
+                        table_schema.field(position).name(),
+                        cache_vector_files,
+                    )
+                    .map_err(external)?;
+                vector_rows(&vectors, rows, field.data_type())?
+            } else {
+                let batch = parquet_batch.as_ref().ok_or_else(|| {
+                    DataFusionError::Internal("a projected column was not read".into())
+                })?;
+                let index = from_parquet.binary_search(&position).map_err(|_| {
+                    DataFusionError::Internal("a projected column was not read".into())
+                })?;
+                Arc::clone(batch.column(index))
+            };
+            if column.data_type() == field.data_type() {
+                Ok(column)
+            } else {
+                Ok(cast(&column, field.data_type())?)
+            }
+        })
+        .collect::<Result<Vec<ArrayRef>>>()?;
+    let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
+    Ok(RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        columns,
+        &options,
+    )?)
+}
+
+/// The rows at `rows` of the data file at `path`, with the table columns `columns`
+/// (ascending), in that order.
+fn read_parquet_rows(
+    path: &Path,
+    file: &DataFileEntry,
+    rows: &[usize],
+    columns: &[usize],
 ) -> Result<RecordBatch> {
     let handle = File::open(path).map_err(|e| parquet_error(path, e))?;
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(handle).map_err(|e| parquet_error(path, e))?;
-    // The reader returns projected columns in file order; `order` maps them back.
-    let mut sorted = projection.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), sorted.iter().copied());
+    let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
     let ranges = rows.iter().map(|&row| row..row + 1);
     let selection = RowSelection::from_consecutive_ranges(ranges, file.rows as usize);
     let reader = builder
@@ -87,26 +161,28 @@ pub fn fetch_rows(
     let batches = reader
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| parquet_error(path, e))?;
-    let batch = concat_batches(&read_schema, &batches)?;
-    let columns = projection
-        .iter()
-        .zip(schema.fields())
-        .map(|(table_position, field)| {
-            let position = sorted
-                .binary_search(table_position)
-                .map_err(|_| DataFusionError::Internal("a projected column was not read".into()))?;
-            let column = batch.column(position);
-            if column.data_type() == field.data_type() {
-                Ok(Arc::clone(column))
-            } else {
-                Ok(cast(column, field.data_type())?)
-            }
-        })
-        .collect::<Result<Vec<ArrayRef>>>()?;
-    let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-    Ok(RecordBatch::try_new_with_options(
-        Arc::clone(schema),
-        columns,
-        &options,
-    )?)
+    Ok(concat_batches(&read_schema, &batches)?)
+}
+
+/// The vectors at `rows` of a flat vector file, as a `FixedSizeList<Float32>` array shaped
+/// like `data_type` (NULL where the row's vector is NULL).
+fn vector_rows(vectors: &VectorFile, rows: &[usize], data_type: &DataType) -> Result<ArrayRef> {
+    let item = match data_type {
+        DataType::FixedSizeList(item, _) => Arc::clone(item),
+        _ => Arc::new(vector_item_field()),
+    };
+    let mut values = Vec::with_capacity(rows.len() * vectors.dim());
+    let mut valid = BooleanBufferBuilder::new(rows.len());
+    for &row in rows {
+        values.extend_from_slice(vectors.vector(row));
+        valid.append(vectors.is_valid(row));
+    }
+    let nulls = NullBuffer::new(valid.finish());
+    let nulls = (nulls.null_count() > 0).then_some(nulls);
+    Ok(Arc::new(FixedSizeListArray::try_new(
+        item,
+        vectors.dim() as i32,
+        Arc::new(Float32Array::from(values)),
+        nulls,
+    )?))
 }
