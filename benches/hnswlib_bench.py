@@ -22,6 +22,7 @@ def main():
         parser.add_argument(name, required=True)
     parser.add_argument("--m", type=int, default=16)
     parser.add_argument("--ef-construction", type=int, default=200)
+    parser.add_argument("--build-threads", type=int, default=-1)
     args = parser.parse_args()
 
     base = np.load(args.base).astype(np.float32)
@@ -36,9 +37,10 @@ def main():
     started = time.perf_counter()
     index.init_index(max_elements=len(base), M=args.m, ef_construction=args.ef_construction,
                      random_seed=100)
-    index.add_items(base, np.arange(len(base)), num_threads=-1)
+    index.add_items(base, np.arange(len(base)), num_threads=args.build_threads)
     build_s = time.perf_counter() - started
-    print(json.dumps({**common, "phase": "build", "build_s": build_s}), flush=True)
+    print(json.dumps({**common, "phase": "build", "build_s": build_s,
+                      "threads": args.build_threads}), flush=True)
 
     for threads in (int(t) for t in args.threads.split(",")):
         for ef in (int(e) for e in args.ef.split(",")):

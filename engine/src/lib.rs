@@ -70,5 +70,5 @@ pub use manifest::{
 pub use snapshot::Snapshot;
 pub use transaction::WriteTransaction;
 pub use vector_file::VectorFile;
-pub use vector_index::{IndexSpec, VectorIndex};
+pub use vector_index::{IndexSpec, SEQUENTIAL_BUILD_BELOW, VectorIndex};
 pub use vector_search::{SearchHit, SearchMode, SearchPath, SearchRequest, SearchResult};

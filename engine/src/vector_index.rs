@@ -38,7 +38,7 @@ const MAX_LAYERS: usize = 16;
 /// generator, so a sequential build gives the same graph (and the same answers) every time;
 /// a parallel build depends on thread timing. Small builds lose little by it, large ones use
 /// every core.
-const SEQUENTIAL_BUILD_BELOW: usize = 20_000;
+pub const SEQUENTIAL_BUILD_BELOW: usize = 20_000;
 
 /// What a user asks for in `CREATE VECTOR INDEX ... WITH (...)`.
 #[derive(Debug, Clone, PartialEq)]

@@ -496,6 +496,12 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
     spec.set("metric", metric.name())?;
     spec.m = options.m;
     spec.ef_construction = options.ef_construction;
+    // Small builds are sequential (reproducible); hnswlib gets the same number of threads.
+    let build_threads = if base.len() < reeldb_engine::SEQUENTIAL_BUILD_BELOW {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
     let started = Instant::now();
     txn.create_vector_index("t", &spec)?;
     txn.commit()?;
@@ -503,7 +509,7 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
     emit(with(json!({
         "engine": "reeldb-hnsw", "phase": "build", "m": options.m,
         "ef_construction": options.ef_construction, "build_s": build_s,
-        "threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "threads": build_threads,
     })));
     let snapshot = db.engine().snapshot()?;
     let mut raw_qps_1_thread = std::collections::BTreeMap::new();
@@ -597,6 +603,7 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
             .args(["--m", &options.m.to_string()])
             .args(["--ef-construction", &options.ef_construction.to_string()])
             .args(["--ef", &ef.join(","), "--threads", &threads.join(",")])
+            .args(["--build-threads", &build_threads.to_string()])
             .output()?;
         print!("{}", String::from_utf8_lossy(&output.stdout));
         if !output.status.success() {
