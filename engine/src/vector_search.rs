@@ -449,7 +449,9 @@ fn indexed_top_k(
             .flatten()
             .is_some_and(|position| matches(position, row))
     };
-    let graph_hits = index.search(request.query, k, ef, &keep);
+    let every_node_counts =
+        request.filter.is_none() && position_of_covered.iter().all(Option::is_some);
+    let graph_hits = index.search(request.query, k, ef, (!every_node_counts).then_some(&keep));
     let expected = k.min(matching_covered);
     if graph_hits.len() < expected {
         // The graph could not reach enough matching rows; an exact scan always can.

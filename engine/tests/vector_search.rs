@@ -409,9 +409,9 @@ fn a_graph_mostly_of_removed_rows_is_searched_with_a_wider_candidate_list() {
         let result = snapshot
             .vector_search(&request(query, Metric::Cosine, 10, index_mode("t_v")))
             .unwrap();
-        // The default ef_search (64) over a tenth of the graph: widened ten times.
+        // The default ef_search (128) over a tenth of the graph: widened ten times.
         assert!(
-            matches!(result.path, SearchPath::Index { ef: 640, .. }),
+            matches!(result.path, SearchPath::Index { ef: 1280, .. }),
             "{:?}",
             result.path
         );
