@@ -78,28 +78,7 @@ fn siftsmall_recall_at_10_through_sql() {
 
     let dir = tempfile::tempdir().unwrap();
     let db = reeldb::Database::open(dir.path().join("sift.reeldb")).unwrap();
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, false),
-        Field::new("v", vector_type(128), false),
-    ]));
-    let values: Vec<f32> = base.iter().flatten().copied().collect();
-    let batch = RecordBatch::try_new(
-        Arc::clone(&schema),
-        vec![
-            Arc::new(Int64Array::from_iter_values(0..base.len() as i64)),
-            Arc::new(FixedSizeListArray::new(
-                Arc::new(vector_item_field()),
-                128,
-                Arc::new(Float32Array::from(values)),
-                None,
-            )),
-        ],
-    )
-    .unwrap();
-    let mut txn = db.engine().begin_write().unwrap();
-    txn.create_table("sift", &schema).unwrap();
-    txn.append("sift", &batch).unwrap();
-    txn.commit().unwrap();
+    create_vector_table(&db, "sift", ("id", "v"), &base);
 
     // Exact: the ground truth, up to ties at the tenth place.
     let exact = recall_at_10(&db, &queries, &truth);
@@ -122,28 +101,7 @@ fn siftsmall_recall_at_10_through_sql() {
     );
 
     // The same queries as one lateral join: every query row searches the graph.
-    let query_schema = Arc::new(Schema::new(vec![
-        Field::new("qid", DataType::Int64, false),
-        Field::new("q", vector_type(128), false),
-    ]));
-    let query_values: Vec<f32> = queries.iter().flatten().copied().collect();
-    let query_batch = RecordBatch::try_new(
-        Arc::clone(&query_schema),
-        vec![
-            Arc::new(Int64Array::from_iter_values(0..queries.len() as i64)),
-            Arc::new(FixedSizeListArray::new(
-                Arc::new(vector_item_field()),
-                128,
-                Arc::new(Float32Array::from(query_values)),
-                None,
-            )),
-        ],
-    )
-    .unwrap();
-    let mut txn = db.engine().begin_write().unwrap();
-    txn.create_table("queries", &query_schema).unwrap();
-    txn.append("queries", &query_batch).unwrap();
-    txn.commit().unwrap();
+    create_vector_table(&db, "queries", ("qid", "q"), &queries);
     let lateral = "SELECT qid, n.id FROM queries, LATERAL (
         SELECT id FROM sift ORDER BY distance(v, queries.q, 'l2') LIMIT 10) n";
     let plan = explain(&db, lateral);
@@ -163,6 +121,38 @@ fn siftsmall_recall_at_10_through_sql() {
         lateral_exact >= 0.99,
         "lateral exact recall@10 {lateral_exact}"
     );
+}
+
+/// Creates table `name` with an id column (0, 1, ...) and a column of `vectors`.
+fn create_vector_table(
+    db: &reeldb::Database,
+    name: &str,
+    (id, column): (&str, &str),
+    vectors: &[Vec<f32>],
+) {
+    let dim = vectors[0].len();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new(id, DataType::Int64, false),
+        Field::new(column, vector_type(dim as i32), false),
+    ]));
+    let values: Vec<f32> = vectors.iter().flatten().copied().collect();
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..vectors.len() as i64)),
+            Arc::new(FixedSizeListArray::new(
+                Arc::new(vector_item_field()),
+                dim as i32,
+                Arc::new(Float32Array::from(values)),
+                None,
+            )),
+        ],
+    )
+    .unwrap();
+    let mut txn = db.engine().begin_write().unwrap();
+    txn.create_table(name, &schema).unwrap();
+    txn.append(name, &batch).unwrap();
+    txn.commit().unwrap();
 }
 
 /// The text of `sql`'s plan.
