@@ -36,6 +36,7 @@ use reeldb_udf::vector_arg::{VectorColumn, constant_vector};
 use super::exec::{TopKSearch, one_batch_properties};
 use super::node::SearchChoice;
 use super::options::ReeldbOptions;
+use super::rule::choose_search;
 use crate::catalog::SnapshotSchema;
 use crate::session::SCHEMA;
 use crate::table::ReeldbTable;
@@ -179,21 +180,11 @@ impl TableFunctionImpl for KnnFunction {
             .get::<ReeldbOptions>()
             .cloned()
             .unwrap_or_default();
-        let ef_search = match args.get(5) {
-            Some(_) => Some(whole_number(session, args, 5, "ef_search")?),
-            None => (options.ef_search > 0).then_some(options.ef_search),
-        };
-        let search = match entry
-            .indexes
-            .iter()
-            .find(|i| i.column == column && i.metric == metric.name())
-        {
-            Some(index) if options.use_vector_index => SearchChoice::Index {
-                name: index.name.clone(),
-                ef_search,
-            },
-            _ => SearchChoice::Exact,
-        };
+        let ef_search = args
+            .get(5)
+            .map(|_| whole_number(session, args, 5, "ef_search"))
+            .transpose()?;
+        let search = choose_search(&table, &column, metric, &options, ef_search);
         let query = match &args[2] {
             Expr::ScalarSubquery(subquery) => QuerySource::Subquery(Arc::clone(&subquery.subquery)),
             expr => {

@@ -318,7 +318,7 @@ impl LateralVectorTopKRule {
         let input = join.left.as_ref().clone();
         let schema =
             LateralVectorTopKNode::joined_schema(&input, &table_name, &table_handle, &projection)?;
-        let search = choose_search(&table, vector_field.name(), ranking.metric, options);
+        let search = choose_search(&table, vector_field.name(), ranking.metric, options, None);
         let node = LateralVectorTopKNode {
             input,
             query: outer_references_as_columns(outer_vector.clone())?,

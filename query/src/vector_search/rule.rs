@@ -277,7 +277,7 @@ fn top_k_node(
     if query.len() != dim {
         return Ok(None);
     }
-    let search = choose_search(&table, &column.name, metric, wanted.options);
+    let search = choose_search(&table, &column.name, metric, wanted.options, None);
     Ok(Some(VectorTopKNode {
         table_name: scan.table_name.clone(),
         table: TableHandle(Arc::clone(&table)),
@@ -295,12 +295,14 @@ fn top_k_node(
 }
 
 /// The index to search: one on `column` built with `metric`, unless the session turned
-/// indexes off.
+/// indexes off. Its candidate list size is `ef_search` if given, else the session's
+/// (`SET reeldb.ef_search`), else the index's own.
 pub(super) fn choose_search(
     table: &ReeldbTable,
     column: &str,
     metric: Metric,
     options: &ReeldbOptions,
+    ef_search: Option<usize>,
 ) -> SearchChoice {
     if !options.use_vector_index {
         return SearchChoice::Exact;
@@ -314,6 +316,6 @@ pub(super) fn choose_search(
         .find(|index| index.column == column && index.metric == metric.name())
         .map_or(SearchChoice::Exact, |index| SearchChoice::Index {
             name: index.name.clone(),
-            ef_search: (options.ef_search > 0).then_some(options.ef_search),
+            ef_search: ef_search.or((options.ef_search > 0).then_some(options.ef_search)),
         })
 }
