@@ -183,6 +183,22 @@ pub enum Error {
         name: String,
     },
 
+    /// A model name that is taken.
+    #[error(
+        "model '{name}' already exists; drop it first (DROP MODEL {name}) or pick another name"
+    )]
+    ModelExists {
+        /// The model.
+        name: String,
+    },
+
+    /// A model name the database does not have.
+    #[error("model '{name}' does not exist; SHOW MODELS lists them")]
+    ModelNotFound {
+        /// The model.
+        name: String,
+    },
+
     /// A column that cannot be searched or indexed as a vector.
     #[error("column '{column}' of table '{table}' {reason}")]
     NotAVectorColumn {

@@ -8,6 +8,7 @@
 //!   data/t<table id>/<version>-<seq>.parquet
 //!   vectors/t<table id>/<version>-<seq>.c<column>.vec   derived flat vector files (a cache)
 //!   indexes/<index name>-<version>/                     one built HNSW index per directory
+//!   models/<model name>-<version>/                      the files of one stored model
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,8 @@ pub const DATA_DIR: &str = "data";
 pub const VECTOR_DIR: &str = "vectors";
 /// The directory of vector index builds.
 pub const INDEX_DIR: &str = "indexes";
+/// The directory of stored models.
+pub const MODEL_DIR: &str = "models";
 /// The extension of manifest files.
 pub const MANIFEST_EXTENSION: &str = "manifest";
 
@@ -48,6 +51,11 @@ pub fn parse_manifest_name(name: &str) -> Option<u64> {
 /// The directory (relative to the root, `/`-separated) of a table's data files.
 pub fn table_dir(table_id: u64) -> String {
     format!("{DATA_DIR}/t{table_id}")
+}
+
+/// The directory (relative to the root) of model `name` added by the commit of `version`.
+pub fn model_dir(name: &str, version: u64) -> String {
+    format!("{MODEL_DIR}/{name}-{version:020}")
 }
 
 /// The relative path of data file `seq` written by the commit of `version`.

@@ -49,6 +49,7 @@ mod fs;
 mod layout;
 mod maintenance;
 mod manifest;
+mod model_store;
 mod recent;
 mod snapshot;
 mod transaction;
@@ -65,10 +66,11 @@ pub use database::{Database, DatabaseBuilder, DatabaseOptions};
 pub use error::{Error, Result};
 pub use maintenance::{CompactionReport, VacuumReport};
 pub use manifest::{
-    ColumnEntry, DataFileEntry, IndexFileEntry, Manifest, TableEntry, VectorIndexEntry,
+    ColumnEntry, DataFileEntry, IndexFileEntry, Manifest, ModelEntry, TableEntry, VectorIndexEntry,
 };
+pub use model_store::{ModelFiles, check_model_files};
 pub use snapshot::Snapshot;
-pub use transaction::WriteTransaction;
+pub use transaction::{BUILTIN_MODEL, ModelDescription, WriteTransaction};
 pub use vector_file::VectorFile;
 pub use vector_index::{IndexSpec, SEQUENTIAL_BUILD_BELOW, VectorIndex};
 pub use vector_search::{SearchHit, SearchMode, SearchPath, SearchRequest, SearchResult};

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::file_lock::FileLock;
-use crate::layout::{DATA_DIR, INDEX_DIR, MANIFEST_DIR, VECTOR_DIR, manifest_path};
+use crate::layout::{DATA_DIR, INDEX_DIR, MANIFEST_DIR, MODEL_DIR, VECTOR_DIR, manifest_path};
 use crate::manifest::Manifest;
 use crate::snapshot::list_versions;
 
@@ -123,19 +123,21 @@ impl Database {
         }
         // Every file a kept version references stays.
         let mut live: HashSet<String> = HashSet::new();
-        let mut live_indexes: HashSet<String> = HashSet::new();
+        let mut live_dirs: HashSet<String> = HashSet::new();
         for version in kept {
             let path = manifest_path(root, version);
             let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
             let manifest = Manifest::decode(&path, &bytes)?;
             for table in &manifest.tables {
                 live.extend(table.files.iter().map(|f| f.path.clone()));
-                live_indexes.extend(table.indexes.iter().map(|i| i.dir.clone()));
+                live_dirs.extend(table.indexes.iter().map(|i| i.dir.clone()));
             }
+            live_dirs.extend(manifest.models.iter().map(|m| m.dir.clone()));
         }
         remove_dead_data_files(root, &live, &mut report)?;
         remove_dead_vector_files(root, &live, &mut report)?;
-        remove_dead_index_builds(root, &live_indexes, &mut report)?;
+        remove_dead_directories(root, INDEX_DIR, &live_dirs, &mut report)?;
+        remove_dead_directories(root, MODEL_DIR, &live_dirs, &mut report)?;
         remove_temporary_manifests(root, &mut report)?;
         drop(txn);
         Ok(report)
@@ -244,14 +246,15 @@ fn remove_dead_vector_files(
     Ok(())
 }
 
-/// Deletes index build directories no kept version references: dropped or replaced indexes,
-/// and builds whose transaction never committed.
-fn remove_dead_index_builds(
+/// Deletes the directories under `parent` (index builds, stored models) that no kept version
+/// references: dropped or replaced ones, and ones whose transaction never committed.
+fn remove_dead_directories(
     root: &Path,
+    parent: &str,
     live: &HashSet<String>,
     report: &mut VacuumReport,
 ) -> Result<()> {
-    let indexes = root.join(INDEX_DIR);
+    let indexes = root.join(parent);
     let builds = match std::fs::read_dir(&indexes) {
         Ok(builds) => builds,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -259,7 +262,7 @@ fn remove_dead_index_builds(
     };
     for build in builds {
         let build = build.map_err(|e| Error::io(&indexes, e))?;
-        let relative = format!("{INDEX_DIR}/{}", build.file_name().to_string_lossy());
+        let relative = format!("{parent}/{}", build.file_name().to_string_lossy());
         if live.contains(&relative) {
             continue;
         }

@@ -37,6 +37,34 @@ pub struct Manifest {
     pub next_table_id: u64,
     /// The tables, sorted by name.
     pub tables: Vec<TableEntry>,
+    /// The models stored with the database, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<ModelEntry>,
+}
+
+/// A model stored with the database: its files live under `dir`, copied in when the model was
+/// added, so the database stays self-contained and the model cannot change under it.
+///
+/// The engine stores and checks the files; what `kind`, `layout` and `config` mean is the
+/// business of the layer that runs models (`reeldb-udf`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelEntry {
+    /// The model name, unique in the database.
+    pub name: String,
+    /// What it embeds: `image`, `text`, `image+text`, `face-detector`, ...
+    pub kind: String,
+    /// The file layout it was loaded from: `clip`, `sentence-transformer`, `onnx-image`, ...
+    pub layout: String,
+    /// The dimension of the vectors it produces (0 for models that produce none).
+    pub dim: u32,
+    /// Layout-specific settings: preprocessing, input and output names, logit scale.
+    pub config: serde_json::Value,
+    /// The directory of its files, relative to the database directory.
+    pub dir: String,
+    /// Its files, checked (size and CRC-32) before they are loaded.
+    pub files: Vec<IndexFileEntry>,
+    /// SHA-256 over the files' names and contents, in `files` order: the model's identity.
+    pub sha256: String,
 }
 
 /// A table in a manifest.
@@ -86,7 +114,7 @@ pub struct VectorIndexEntry {
     pub rows: u64,
 }
 
-/// A file of a vector index build.
+/// A file of a vector index build or of a stored model.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IndexFileEntry {
     /// The file name within the build directory.
@@ -107,6 +135,10 @@ pub struct ColumnEntry {
     pub data_type: String,
     /// Whether the column admits NULL.
     pub nullable: bool,
+    /// For a vector column: the model whose vectors it holds, if one was recorded. Queries
+    /// that embed text or images to compare against the column must use the same model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 /// A Parquet data file in a manifest.
@@ -127,12 +159,18 @@ impl Manifest {
             version: 0,
             next_table_id: 1,
             tables: Vec::new(),
+            models: Vec::new(),
         }
     }
 
     /// The table named `name`, compared case-sensitively.
     pub fn table(&self, name: &str) -> Option<&TableEntry> {
         self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// The model called `name`.
+    pub fn model(&self, name: &str) -> Option<&ModelEntry> {
+        self.models.iter().find(|m| m.name == name)
     }
 
     /// The vector index called `name` and the table it is on.
@@ -263,6 +301,7 @@ mod tests {
                     name: "id".into(),
                     data_type: "Int64".into(),
                     nullable: true,
+                    model: None,
                 }],
                 files: vec![DataFileEntry {
                     path: "data/t1/00000000000000000003-000000.parquet".into(),
@@ -270,6 +309,20 @@ mod tests {
                     bytes: 1234,
                 }],
                 indexes: Vec::new(),
+            }],
+            models: vec![ModelEntry {
+                name: "clip".into(),
+                kind: "image+text".into(),
+                layout: "clip".into(),
+                dim: 512,
+                config: serde_json::json!({"logit_scale": 100.0}),
+                dir: "models/clip-00000000000000000002".into(),
+                files: vec![IndexFileEntry {
+                    name: "vision_model.onnx".into(),
+                    bytes: 10,
+                    crc32: 7,
+                }],
+                sha256: "00".repeat(32),
             }],
         }
     }

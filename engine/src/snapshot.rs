@@ -14,7 +14,7 @@ use arrow::datatypes::SchemaRef;
 use crate::error::{Error, Result};
 use crate::file_lock::FileLock;
 use crate::layout::{MANIFEST_DIR, manifest_path, parse_manifest_name};
-use crate::manifest::{DataFileEntry, Manifest, TableEntry};
+use crate::manifest::{DataFileEntry, Manifest, ModelEntry, TableEntry};
 
 /// A committed version of the database.
 #[derive(Debug)]
@@ -110,6 +110,15 @@ impl Snapshot {
         self.manifest
             .table(name)
             .ok_or_else(|| table_not_found(&self.manifest, name))
+    }
+
+    /// The model named `name`, or [`Error::ModelNotFound`].
+    pub fn model(&self, name: &str) -> Result<&ModelEntry> {
+        self.manifest
+            .model(name)
+            .ok_or_else(|| Error::ModelNotFound {
+                name: name.to_string(),
+            })
     }
 
     /// The Arrow schema of table `name`.

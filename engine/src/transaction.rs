@@ -26,10 +26,12 @@ use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::file_lock::FileLock;
 use crate::fs::{create_dir_durably, sync_dir, write_atomically_then};
-use crate::layout::{data_file_path, manifest_path, table_dir};
+use crate::layout::{data_file_path, manifest_path, model_dir, table_dir};
 use crate::manifest::{
-    ColumnEntry, DataFileEntry, Manifest, TableEntry, VectorIndexEntry, encode_data_type,
+    ColumnEntry, DataFileEntry, Manifest, ModelEntry, TableEntry, VectorIndexEntry,
+    encode_data_type,
 };
+use crate::model_store::{ModelFiles, store_model_files};
 use crate::snapshot::{Snapshot, table_not_found};
 use crate::vector::{vector_dimension, vector_type};
 
@@ -46,6 +48,8 @@ pub struct WriteTransaction {
     rows_appended: BTreeMap<u64, u64>,
     /// Every data file this transaction created, finished or not (relative paths).
     created_files: Vec<String>,
+    /// Every model directory this transaction created (relative paths).
+    created_dirs: Vec<String>,
     next_seq: u32,
     changed: bool,
     committed: bool,
@@ -65,6 +69,7 @@ impl WriteTransaction {
             open_files: BTreeMap::new(),
             rows_appended: BTreeMap::new(),
             created_files: Vec::new(),
+            created_dirs: Vec::new(),
             next_seq: 0,
             changed: false,
             committed: false,
@@ -262,6 +267,98 @@ impl WriteTransaction {
         Ok(())
     }
 
+    /// Stores a model with the database: copies `files` into a new directory of the database
+    /// and records it under `name`, with the description the caller gives (kind, layout,
+    /// dimension, config). The name must be unused. Returns the stored entry.
+    pub fn add_model(
+        &mut self,
+        description: ModelDescription,
+        files: &ModelFiles,
+    ) -> Result<ModelEntry> {
+        validate_model_name(&description.name)?;
+        if self.manifest.model(&description.name).is_some() {
+            return Err(Error::ModelExists {
+                name: description.name,
+            });
+        }
+        let relative_dir = model_dir(&description.name, self.manifest.version);
+        self.created_dirs.push(relative_dir.clone());
+        let stored = store_model_files(&self.db.path().join(&relative_dir), files)?;
+        let entry = ModelEntry {
+            name: description.name,
+            kind: description.kind,
+            layout: description.layout,
+            dim: description.dim,
+            config: description.config,
+            dir: relative_dir,
+            files: stored.files,
+            sha256: stored.sha256,
+        };
+        let position = self
+            .manifest
+            .models
+            .partition_point(|m| m.name < entry.name);
+        self.manifest.models.insert(position, entry.clone());
+        self.changed = true;
+        Ok(entry)
+    }
+
+    /// Removes the model `name`. Its files stay until vacuum finds no version using them;
+    /// columns that recorded it keep the name (a query that needs the model then says it is
+    /// missing).
+    pub fn drop_model(&mut self, name: &str) -> Result<()> {
+        let before = self.manifest.models.len();
+        self.manifest.models.retain(|m| m.name != name);
+        if self.manifest.models.len() == before {
+            return Err(Error::ModelNotFound {
+                name: name.to_string(),
+            });
+        }
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Records (or, with `None`, forgets) the model whose vectors vector column `column` of
+    /// `table` holds.
+    pub fn set_column_model(
+        &mut self,
+        table: &str,
+        column: &str,
+        model: Option<&str>,
+    ) -> Result<()> {
+        if let Some(name) = model
+            && self.manifest.model(name).is_none()
+            && name != BUILTIN_MODEL
+        {
+            return Err(Error::ModelNotFound {
+                name: name.to_string(),
+            });
+        }
+        let id = self.table(table)?.id;
+        let entry = self
+            .manifest
+            .tables
+            .iter_mut()
+            .find(|t| t.id == id)
+            .ok_or_else(|| Error::Internal("table vanished".into()))?;
+        let not_vector = |reason: String| Error::NotAVectorColumn {
+            table: table.to_string(),
+            column: column.to_string(),
+            reason,
+        };
+        let slot = entry
+            .columns
+            .iter_mut()
+            .find(|c| c.name == column)
+            .ok_or_else(|| not_vector("does not exist".into()))?;
+        if !slot.data_type.starts_with("FixedSizeList(") {
+            return Err(not_vector(format!("is {}, not a vector", slot.data_type)));
+        }
+        slot.model = model.map(str::to_string);
+        self.changed = true;
+        Ok(())
+    }
+
     /// Publishes the transaction's changes as the next version and returns that version's
     /// snapshot. A transaction without changes publishes nothing and returns its base.
     pub fn commit(mut self) -> Result<Arc<Snapshot>> {
@@ -349,7 +446,50 @@ impl Drop for WriteTransaction {
         for path in &self.created_files {
             let _ = std::fs::remove_file(self.db.path().join(path));
         }
+        for dir in &self.created_dirs {
+            let _ = std::fs::remove_dir_all(self.db.path().join(dir));
+        }
     }
+}
+
+/// What the caller says about a model it adds; see [`WriteTransaction::add_model`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelDescription {
+    /// The name it is known by in SQL.
+    pub name: String,
+    /// What it embeds (`image`, `text`, `image+text`, ...).
+    pub kind: String,
+    /// The layout of its files (`clip`, `sentence-transformer`, ...).
+    pub layout: String,
+    /// The dimension of its vectors.
+    pub dim: u32,
+    /// Layout-specific settings.
+    pub config: serde_json::Value,
+}
+
+/// The name of the built-in image model, which needs no files and always exists.
+pub const BUILTIN_MODEL: &str = "builtin";
+
+fn validate_model_name(name: &str) -> Result<()> {
+    let invalid = |reason: &str| {
+        Error::InvalidArgument(format!(
+            "model name '{name}' {reason}; use letters, digits, '-', '_' and '.'"
+        ))
+    };
+    if name.is_empty() || name.len() > 128 {
+        return Err(invalid("must have 1 to 128 characters"));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        || name.starts_with('.')
+    {
+        return Err(invalid("has a character models cannot use in their names"));
+    }
+    if name == BUILTIN_MODEL {
+        return Err(invalid("is reserved for the built-in image model"));
+    }
+    Ok(())
 }
 
 fn validate_table_name(name: &str) -> Result<()> {
@@ -395,6 +535,7 @@ fn table_columns(table: &str, schema: &Schema) -> Result<Vec<ColumnEntry>> {
             name: field.name().clone(),
             data_type: encoded,
             nullable: field.is_nullable(),
+            model: None,
         });
     }
     Ok(columns)
