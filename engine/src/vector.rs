@@ -11,6 +11,10 @@ use arrow::datatypes::{DataType, Field, Float32Type};
 
 use crate::error::{Error, Result};
 
+/// The Arrow field-metadata key under which a vector's model is named: on a table's vector
+/// column when the column records one, and on the result of `embed()` and `embed_image()`.
+pub const MODEL_METADATA_KEY: &str = "reeldb.model";
+
 /// The Arrow type of a vector column of dimension `dim`.
 pub fn vector_type(dim: i32) -> DataType {
     DataType::FixedSizeList(Arc::new(vector_item_field()), dim)

@@ -101,7 +101,10 @@ fn vacuum_deletes_a_dropped_model_once_no_version_uses_it() {
     txn.drop_model("m").unwrap();
     txn.commit().unwrap();
     db.vacuum(2).unwrap();
-    assert!(stored.is_dir(), "a model an older kept version uses was vacuumed");
+    assert!(
+        stored.is_dir(),
+        "a model an older kept version uses was vacuumed"
+    );
     db.vacuum(1).unwrap();
     assert!(!stored.exists(), "a dropped model's files were kept");
 }

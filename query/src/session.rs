@@ -24,6 +24,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::StreamExt;
 use reeldb_engine::{Database, Snapshot, WriteTransaction};
+use reeldb_udf::ModelRegistry;
 
 use crate::append::append_stream;
 use crate::ast::ReeldbStatement;
@@ -57,6 +58,7 @@ pub struct Session {
     db: Database,
     ctx: SessionContext,
     catalog: Arc<MemoryCatalogProvider>,
+    models: Arc<ModelRegistry>,
 }
 
 impl std::fmt::Debug for Session {
@@ -95,19 +97,31 @@ impl Session {
             .with_query_planner(Arc::new(ReeldbQueryPlanner))
             .build();
         let ctx = SessionContext::new_with_state(state);
-        reeldb_udf::register_all(&ctx);
+        let models = Arc::new(ModelRegistry::new(db.clone()));
+        reeldb_udf::register_all(&ctx, &models);
         let catalog = Arc::new(MemoryCatalogProvider::new());
         ctx.register_catalog(CATALOG, Arc::clone(&catalog) as Arc<dyn CatalogProvider>);
         ctx.register_udtf(
             "knn",
             Arc::new(KnnFunction::new(Arc::clone(&catalog), cache_vector_files)),
         );
-        Session { db, ctx, catalog }
+        Session {
+            db,
+            ctx,
+            catalog,
+            models,
+        }
     }
 
     /// The database.
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// The models this session's SQL functions use (those stored in the database, and the
+    /// built-in one), loaded on first use.
+    pub fn models(&self) -> &Arc<ModelRegistry> {
+        &self.models
     }
 
     /// The DataFusion context, for registering functions or tables of your own.

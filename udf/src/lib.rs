@@ -2,15 +2,20 @@
 //!
 //! Every function reeldb adds to SQL is registered through [`register_all`], the one entry
 //! point the query layer calls (and that a distributed DataFusion engine would call too).
-//! This crate is the home of `similarity()` and `distance()` (and, later, `embed()` and
-//! `cluster()`).
+//! This crate is the home of `similarity()` and `distance()`, of the model functions
+//! (`embed()`, `embed_image()`, `classify()`, `phash()`, `hamming()`) and of the models behind
+//! them (`model/`: the built-in image descriptor, ONNX Runtime, CLIP and sentence-transformer
+//! layouts, the registry of a database's models).
 //!
 //! # Adding a SQL function
 //! 1. One file per function under `src/scalar/` (or `aggregate/`, `window/`, `table/`), with a
 //!    struct `XxxFunc` implementing DataFusion's `ScalarUDFImpl` and user docs as data.
-//! 2. A `LazyLock` singleton `xxx_udf()` in that file, listed in [`all_functions`].
+//! 2. A `LazyLock` singleton `xxx_udf()` in that file (or, for a function that needs the
+//!    database's models, a constructor taking the [`ModelRegistry`]), listed in
+//!    [`all_functions`].
 //! 3. `.slt` cases under `tests/slt/`, error cases included.
 
+pub mod model;
 pub mod scalar;
 pub mod vector_arg;
 
@@ -19,8 +24,13 @@ use std::sync::Arc;
 use datafusion::logical_expr::{DocSection, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
+pub use model::registry::ModelRegistry;
+pub use scalar::classify::ClassifyFunc;
 pub use scalar::distance::distance_udf;
+pub use scalar::embed::EmbedFunc;
+pub use scalar::embed_image::EmbedImageFunc;
 pub use scalar::pairwise::{Measure, PairwiseVectorFunc, metric_argument};
+pub use scalar::phash::{hamming_udf, phash_udf};
 pub use scalar::similarity::similarity_udf;
 
 /// The documentation section of the vector functions.
@@ -30,14 +40,33 @@ pub const DOC_SECTION_VECTOR: DocSection = DocSection {
     description: Some("Compare, search and transform embedding vectors."),
 };
 
-/// Every scalar function reeldb adds to SQL.
-pub fn all_functions() -> Vec<Arc<ScalarUDF>> {
-    vec![similarity_udf(), distance_udf()]
+/// The documentation section of the model functions.
+pub const DOC_SECTION_MODEL: DocSection = DocSection {
+    include: true,
+    label: "Model Functions",
+    description: Some("Embed images and texts with models, classify, and hash images."),
+};
+
+/// Every scalar function reeldb adds to SQL; the model functions find models in `models`.
+pub fn all_functions(models: &Arc<ModelRegistry>) -> Vec<Arc<ScalarUDF>> {
+    vec![
+        similarity_udf(),
+        distance_udf(),
+        phash_udf(),
+        hamming_udf(),
+        Arc::new(ScalarUDF::new_from_impl(EmbedFunc::new(Arc::clone(models)))),
+        Arc::new(ScalarUDF::new_from_impl(EmbedImageFunc::new(Arc::clone(
+            models,
+        )))),
+        Arc::new(ScalarUDF::new_from_impl(ClassifyFunc::new(Arc::clone(
+            models,
+        )))),
+    ]
 }
 
-/// Registers every reeldb function with `ctx`.
-pub fn register_all(ctx: &SessionContext) {
-    for function in all_functions() {
+/// Registers every reeldb function with `ctx`, the model functions over `models`.
+pub fn register_all(ctx: &SessionContext, models: &Arc<ModelRegistry>) {
+    for function in all_functions(models) {
         ctx.register_udf(function.as_ref().clone());
     }
 }
@@ -50,7 +79,7 @@ mod tests {
     #[test]
     fn no_two_functions_share_a_name() {
         let mut names = HashSet::new();
-        for function in all_functions() {
+        for function in all_functions(&Arc::new(ModelRegistry::builtin_only())) {
             assert!(
                 names.insert(function.name().to_string()),
                 "{}",

@@ -1,0 +1,656 @@
+//! Reading a model as people download it: recognising its layout, checking that it loads,
+//! and describing it for the manifest; and loading a stored model back.
+//!
+//! Layouts recognised in a directory (files may also sit in an `onnx/` subdirectory, as in
+//! the Hugging Face exports made with Optimum or Transformers.js):
+//!
+//! - **CLIP**: `vision_model.onnx` and/or `text_model.onnx`, or one `model.onnx` with both,
+//!   plus `preprocessor_config.json` and, for text, `tokenizer.json`;
+//! - **sentence-transformer**: `model.onnx` and `tokenizer.json` (pooling from
+//!   `1_Pooling/config.json`, length from `sentence_bert_config.json`);
+//!
+//! and a single `.onnx` file is an **ONNX image encoder** whose preprocessing the options give.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::common::{DataFusionError, Result};
+use reeldb_engine::{ModelDescription, ModelEntry, ModelFiles};
+use serde_json::Value;
+
+use super::clip::{ClipConfig, ClipModel};
+use super::onnx_image::{OnnxImageConfig, OnnxImageModel};
+use super::preprocess::{ImagePreprocess, Resize};
+use super::sentence::{Pooling, SentenceConfig, SentenceModel};
+use super::{EmbeddingModel, ModelKind};
+
+/// The `clip` layout's name.
+pub const LAYOUT_CLIP: &str = "clip";
+/// The `sentence-transformer` layout's name.
+pub const LAYOUT_SENTENCE: &str = "sentence-transformer";
+/// The single-file image encoder layout's name.
+pub const LAYOUT_ONNX_IMAGE: &str = "onnx-image";
+
+/// Options given when a model is added (`WITH (key = value, ...)`), as text.
+pub type ModelOptions = BTreeMap<String, String>;
+
+/// The option names each layout reads; others are refused, so a typo is not ignored.
+const OPTIONS: &[&str] = &[
+    "layout",
+    "kind",
+    "dim",
+    "logit_scale",
+    "max_length",
+    "size",
+    "crop",
+    "scale",
+    "mean",
+    "std",
+    "bgr",
+    "filter",
+    "input",
+    "output",
+    "normalize",
+];
+
+/// A model ready to be stored: its description and the files to copy.
+#[derive(Debug)]
+pub struct InspectedModel {
+    /// Kind, layout, dimension and config.
+    pub description: ModelDescription,
+    /// The files to copy into the database.
+    pub files: ModelFiles,
+}
+
+/// Recognises the model at `path` (a directory or an `.onnx` file), loads it to check that it
+/// runs, and describes it. `name` is the name it will be stored under.
+pub fn inspect_model(name: &str, path: &Path, options: &ModelOptions) -> Result<InspectedModel> {
+    for key in options.keys() {
+        if !OPTIONS.contains(&key.as_str()) {
+            return Err(plan(format!(
+                "unknown model option '{key}'; the options are: {}",
+                OPTIONS.join(", ")
+            )));
+        }
+    }
+    if !path.exists() {
+        return Err(plan(format!(
+            "'{}' does not exist; give a model directory (as downloaded) or an .onnx file",
+            path.display()
+        )));
+    }
+    let layout = match options.get("layout") {
+        Some(layout) => layout.clone(),
+        None if path.is_file() => LAYOUT_ONNX_IMAGE.to_string(),
+        None if find(path, "vision_model.onnx").is_some()
+            || find(path, "text_model.onnx").is_some()
+            || path.join("preprocessor_config.json").is_file() =>
+        {
+            LAYOUT_CLIP.to_string()
+        }
+        None if path.join("tokenizer.json").is_file() && find(path, "model.onnx").is_some() => {
+            LAYOUT_SENTENCE.to_string()
+        }
+        None => {
+            return Err(plan(format!(
+                "'{}' is not a model directory reeldb knows: expected CLIP (vision_model.onnx, \
+                 text_model.onnx or model.onnx with preprocessor_config.json) or a \
+                 sentence-transformer (model.onnx and tokenizer.json); for another layout add \
+                 its .onnx file",
+                path.display()
+            )));
+        }
+    };
+    match layout.as_str() {
+        LAYOUT_CLIP => inspect_clip(name, path, options),
+        LAYOUT_SENTENCE => inspect_sentence(name, path, options),
+        LAYOUT_ONNX_IMAGE => inspect_onnx_image(name, path, options),
+        other => Err(plan(format!(
+            "unknown layout '{other}'; reeldb knows '{LAYOUT_CLIP}', '{LAYOUT_SENTENCE}' and \
+             '{LAYOUT_ONNX_IMAGE}'"
+        ))),
+    }
+}
+
+/// Loads a stored model from its checked directory `dir`.
+pub fn load_model(entry: &ModelEntry, dir: &Path) -> Result<Arc<dyn EmbeddingModel>> {
+    let config = |e: serde_json::Error| {
+        DataFusionError::Execution(format!(
+            "model '{}' has an unreadable config ({e}); add it again",
+            entry.name
+        ))
+    };
+    let dim = entry.dim as usize;
+    Ok(match entry.layout.as_str() {
+        LAYOUT_CLIP => Arc::new(ClipModel::open(
+            &entry.name,
+            dim,
+            dir,
+            serde_json::from_value(entry.config.clone()).map_err(config)?,
+        )?),
+        LAYOUT_SENTENCE => Arc::new(SentenceModel::open(
+            &entry.name,
+            dim,
+            dir,
+            serde_json::from_value(entry.config.clone()).map_err(config)?,
+        )?),
+        LAYOUT_ONNX_IMAGE => Arc::new(OnnxImageModel::open(
+            &entry.name,
+            dim,
+            dir,
+            serde_json::from_value(entry.config.clone()).map_err(config)?,
+        )?),
+        other => {
+            return Err(DataFusionError::Execution(format!(
+                "model '{}' has layout '{other}', which this build of reeldb cannot run",
+                entry.name
+            )));
+        }
+    })
+}
+
+fn inspect_clip(name: &str, dir: &Path, options: &ModelOptions) -> Result<InspectedModel> {
+    let mut files = ModelFiles::default();
+    let mut take = |file: &str| -> Option<String> {
+        let path = find(dir, file)?;
+        add_with_external_data(&mut files, &path, file);
+        Some(file.to_string())
+    };
+    let vision = take("vision_model.onnx");
+    let text = take("text_model.onnx");
+    let combined = if vision.is_none() && text.is_none() {
+        take("model.onnx")
+    } else {
+        None
+    };
+    if vision.is_none() && text.is_none() && combined.is_none() {
+        return Err(plan(format!(
+            "'{}' has no vision_model.onnx, text_model.onnx or model.onnx (looked in it and in \
+             its onnx/ folder)",
+            dir.display()
+        )));
+    }
+    let tokenizer = find(dir, "tokenizer.json").map(|path| {
+        files.add(path, "tokenizer.json");
+        "tokenizer.json".to_string()
+    });
+    let preprocess = match read_json(&dir.join("preprocessor_config.json"))? {
+        Some(config) => preprocess_from_hugging_face(&config)?,
+        None => ImagePreprocess::clip(224),
+    };
+    let tokenizer_config = read_json(&dir.join("tokenizer_config.json"))?.unwrap_or(Value::Null);
+    let max_length = option_number(options, "max_length")?
+        .map(|n| n as usize)
+        .or_else(|| {
+            tokenizer_config["model_max_length"]
+                .as_u64()
+                .map(|n| n as usize)
+        })
+        .filter(|n| *n > 0 && *n <= 4096)
+        .unwrap_or(77);
+    let pad_token =
+        token_text(&tokenizer_config["pad_token"]).or_else(|| Some("<|endoftext|>".into()));
+    let mut config = ClipConfig {
+        vision,
+        text,
+        combined,
+        tokenizer,
+        max_length,
+        pad_token,
+        preprocess,
+        logit_scale: 100.0,
+    };
+    let staged = stage(&files)?;
+    let model = ClipModel::open(name, 0, staged.path(), config.clone())?;
+    let dim = declared_or_option(model.declared_dim(), options, dir)?;
+    let model = ClipModel::open(name, dim, staged.path(), config.clone())?;
+    config.logit_scale = match option_number(options, "logit_scale")? {
+        Some(scale) => scale as f32,
+        None => model.measure_logit_scale()?.unwrap_or(100.0),
+    };
+    if !(config.logit_scale.is_finite() && config.logit_scale > 0.0) {
+        return Err(plan(format!(
+            "logit_scale must be a positive number, got {}",
+            config.logit_scale
+        )));
+    }
+    describe(name, model.kind(), LAYOUT_CLIP, dim, &config, files)
+}
+
+fn inspect_sentence(name: &str, dir: &Path, options: &ModelOptions) -> Result<InspectedModel> {
+    let mut files = ModelFiles::default();
+    let model_path = find(dir, "model.onnx")
+        .ok_or_else(|| plan(format!("'{}' has no model.onnx", dir.display())))?;
+    add_with_external_data(&mut files, &model_path, "model.onnx");
+    let tokenizer = find(dir, "tokenizer.json")
+        .ok_or_else(|| plan(format!("'{}' has no tokenizer.json", dir.display())))?;
+    files.add(tokenizer, "tokenizer.json");
+    let pooling = match read_json(&dir.join("1_Pooling").join("config.json"))? {
+        Some(config) if config["pooling_mode_cls_token"] == Value::Bool(true) => Pooling::Cls,
+        _ => Pooling::Mean,
+    };
+    let tokenizer_config = read_json(&dir.join("tokenizer_config.json"))?.unwrap_or(Value::Null);
+    let max_length = match option_number(options, "max_length")? {
+        Some(n) => n as usize,
+        None => read_json(&dir.join("sentence_bert_config.json"))?
+            .and_then(|c| c["max_seq_length"].as_u64())
+            .or_else(|| {
+                tokenizer_config["model_max_length"]
+                    .as_u64()
+                    .filter(|n| *n <= 8192)
+            })
+            .unwrap_or(512) as usize,
+    };
+    let staged = stage(&files)?;
+    let probe_config = |output: &str| SentenceConfig {
+        model: "model.onnx".into(),
+        tokenizer: "tokenizer.json".into(),
+        output: output.into(),
+        pooling,
+        max_length,
+        pad_token: token_text(&tokenizer_config["pad_token"]),
+    };
+    let session = super::onnx_session::OnnxSession::open(&staged.path().join("model.onnx"))?;
+    let output = match options.get("output") {
+        Some(output) => output.clone(),
+        None => ["sentence_embedding", "last_hidden_state"]
+            .iter()
+            .find(|o| session.output(o).is_some())
+            .map(|o| o.to_string())
+            .or_else(|| session.outputs().first().map(|o| o.name.clone()))
+            .ok_or_else(|| plan("the text model has no outputs".into()))?,
+    };
+    drop(session);
+    let config = probe_config(&output);
+    let model = SentenceModel::open(name, 0, staged.path(), config.clone())?;
+    let dim = declared_or_option(model.declared_dim(), options, dir)?;
+    describe(name, ModelKind::Text, LAYOUT_SENTENCE, dim, &config, files)
+}
+
+fn inspect_onnx_image(name: &str, path: &Path, options: &ModelOptions) -> Result<InspectedModel> {
+    if !path.is_file() {
+        return Err(plan(format!(
+            "layout '{LAYOUT_ONNX_IMAGE}' takes an .onnx file, and '{}' is not a file",
+            path.display()
+        )));
+    }
+    let mut files = ModelFiles::default();
+    add_with_external_data(&mut files, path, "model.onnx");
+    let staged = stage(&files)?;
+    let session = super::onnx_session::OnnxSession::open(&staged.path().join("model.onnx"))?;
+    let input = match options.get("input") {
+        Some(input) => input.clone(),
+        None => {
+            let images: Vec<_> = session
+                .inputs()
+                .iter()
+                .filter(|i| i.shape.len() == 4)
+                .collect();
+            match images.as_slice() {
+                [one] => one.name.clone(),
+                _ => {
+                    return Err(plan(format!(
+                        "the ONNX model has {} image-shaped inputs ({}); name the one to use with \
+                         input = '...'",
+                        images.len(),
+                        session
+                            .inputs()
+                            .iter()
+                            .map(|i| i.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            }
+        }
+    };
+    let output = match options.get("output") {
+        Some(output) => output.clone(),
+        None => match session.outputs() {
+            [one] => one.name.clone(),
+            many => {
+                return Err(plan(format!(
+                    "the ONNX model has {} outputs ({}); name the vector with output = '...'",
+                    many.len(),
+                    many.iter()
+                        .map(|o| o.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        },
+    };
+    let declared_size = session.input(&input).and_then(|i| {
+        let (h, w) = (*i.shape.get(2)?, *i.shape.get(3)?);
+        (h > 0 && w > 0).then_some((w as u32, h as u32))
+    });
+    drop(session);
+    let (width, height) = match options.get("size") {
+        Some(size) => parse_size(size)?,
+        None => declared_size.ok_or_else(|| {
+            plan("the model's input size is dynamic; give it with size = '224' or '224x224'".into())
+        })?,
+    };
+    let crop = options.get("crop").map(|c| parse_size(c)).transpose()?;
+    let preprocess = ImagePreprocess {
+        resize: if crop.is_some() {
+            Resize::ShortestEdge(width.min(height))
+        } else {
+            Resize::Exact { width, height }
+        },
+        crop,
+        scale: option_number(options, "scale")?.map_or(1.0 / 255.0, |s| s as f32),
+        mean: option_triple(options, "mean")?.unwrap_or([0.485, 0.456, 0.406]),
+        std: option_triple(options, "std")?.unwrap_or([0.229, 0.224, 0.225]),
+        bgr: option_bool(options, "bgr")?.unwrap_or(false),
+        filter: options
+            .get("filter")
+            .cloned()
+            .unwrap_or_else(|| "bilinear".into()),
+    };
+    preprocess.validate()?;
+    let config = OnnxImageConfig {
+        model: "model.onnx".into(),
+        input,
+        output,
+        preprocess,
+        normalize: option_bool(options, "normalize")?.unwrap_or(true),
+    };
+    let model = OnnxImageModel::open(name, 0, staged.path(), config.clone())?;
+    let dim = declared_or_option(model.declared_dim(), options, path)?;
+    describe(
+        name,
+        ModelKind::Image,
+        LAYOUT_ONNX_IMAGE,
+        dim,
+        &config,
+        files,
+    )
+}
+
+fn describe(
+    name: &str,
+    kind: ModelKind,
+    layout: &str,
+    dim: usize,
+    config: &impl serde::Serialize,
+    files: ModelFiles,
+) -> Result<InspectedModel> {
+    let config = serde_json::to_value(config)
+        .map_err(|e| DataFusionError::Internal(format!("model config: {e}")))?;
+    Ok(InspectedModel {
+        description: ModelDescription {
+            name: name.to_string(),
+            kind: kind.as_str().to_string(),
+            layout: layout.to_string(),
+            dim: dim as u32,
+            config,
+        },
+        files,
+    })
+}
+
+/// Links (or copies) the files into a temporary directory under the names they will be
+/// stored with, so the model is checked exactly as it will be loaded.
+fn stage(files: &ModelFiles) -> Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()
+        .map_err(|e| DataFusionError::Execution(format!("temporary directory: {e}")))?;
+    for (source, name) in &files.files {
+        let target = dir.path().join(name);
+        let absolute = std::fs::canonicalize(source).map_err(|e| {
+            DataFusionError::Execution(format!("cannot read '{}': {e}", source.display()))
+        })?;
+        #[cfg(unix)]
+        let linked = std::os::unix::fs::symlink(&absolute, &target);
+        #[cfg(not(unix))]
+        let linked = std::fs::copy(&absolute, &target).map(|_| ());
+        linked.map_err(|e| {
+            DataFusionError::Execution(format!("cannot stage '{}': {e}", source.display()))
+        })?;
+    }
+    Ok(dir)
+}
+
+/// `dir/name` or `dir/onnx/name`, if it is a file.
+fn find(dir: &Path, name: &str) -> Option<PathBuf> {
+    [dir.join(name), dir.join("onnx").join(name)]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// Adds an ONNX file and the external-data files beside it (`<name>_data`, `<name>.data`),
+/// which large models keep their weights in.
+fn add_with_external_data(files: &mut ModelFiles, path: &Path, stored: &str) {
+    files.add(path, stored);
+    let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
+    for suffix in ["_data", ".data"] {
+        let data = path.with_file_name(format!("{file_name}{suffix}"));
+        if data.is_file() {
+            files.add(&data, format!("{file_name}{suffix}"));
+        }
+    }
+}
+
+fn declared_or_option(
+    declared: Option<usize>,
+    options: &ModelOptions,
+    path: &Path,
+) -> Result<usize> {
+    match (declared, option_number(options, "dim")?) {
+        (Some(declared), Some(given)) if declared != given as usize => Err(plan(format!(
+            "the model '{}' makes {declared}-dimensional vectors, not dim = {given}",
+            path.display()
+        ))),
+        (Some(declared), _) => Ok(declared),
+        (None, Some(given)) if given >= 1.0 => Ok(given as usize),
+        _ => Err(plan(format!(
+            "the model '{}' does not declare its vector length; give it with dim = ...",
+            path.display()
+        ))),
+    }
+}
+
+/// Reads Hugging Face's `preprocessor_config.json` (both the old form, `size: 224`, and the
+/// new, `size: {shortest_edge: 224}`).
+pub fn preprocess_from_hugging_face(config: &Value) -> Result<ImagePreprocess> {
+    let edge = |v: &Value| -> Option<Resize> {
+        if let Some(n) = v.as_u64() {
+            return Some(Resize::ShortestEdge(n as u32));
+        }
+        if let Some(n) = v["shortest_edge"].as_u64() {
+            return Some(Resize::ShortestEdge(n as u32));
+        }
+        Some(Resize::Exact {
+            width: v["width"].as_u64()? as u32,
+            height: v["height"].as_u64()? as u32,
+        })
+    };
+    let crop = |v: &Value| -> Option<(u32, u32)> {
+        if let Some(n) = v.as_u64() {
+            return Some((n as u32, n as u32));
+        }
+        Some((v["width"].as_u64()? as u32, v["height"].as_u64()? as u32))
+    };
+    let triple = |v: &Value, default: [f32; 3]| -> [f32; 3] {
+        match v
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect::<Vec<_>>())
+        {
+            Some(values) if values.len() == 3 => {
+                [values[0] as f32, values[1] as f32, values[2] as f32]
+            }
+            _ => default,
+        }
+    };
+    let clip = ImagePreprocess::clip(224);
+    let mut preprocess = ImagePreprocess {
+        resize: edge(&config["size"]).unwrap_or(clip.resize),
+        crop: if config["do_center_crop"] == Value::Bool(false) {
+            None
+        } else {
+            crop(&config["crop_size"]).or(clip.crop)
+        },
+        scale: if config["do_rescale"] == Value::Bool(false) {
+            1.0
+        } else {
+            config["rescale_factor"]
+                .as_f64()
+                .map_or(clip.scale, |f| f as f32)
+        },
+        mean: triple(&config["image_mean"], clip.mean),
+        std: triple(&config["image_std"], clip.std),
+        bgr: false,
+        filter: match config["resample"].as_u64() {
+            Some(2) => "bilinear".into(),
+            Some(0) => "nearest".into(),
+            _ => "bicubic".into(),
+        },
+    };
+    if config["do_normalize"] == Value::Bool(false) {
+        preprocess.mean = [0.0; 3];
+        preprocess.std = [1.0; 3];
+    }
+    preprocess.validate()?;
+    Ok(preprocess)
+}
+
+fn read_json(path: &Path) -> Result<Option<Value>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| plan(format!("'{}' is not valid JSON: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(plan(format!("cannot read '{}': {e}", path.display()))),
+    }
+}
+
+/// A special token as `tokenizer_config.json` writes it: a string or `{"content": ...}`.
+fn token_text(value: &Value) -> Option<String> {
+    value
+        .as_str()
+        .or_else(|| value["content"].as_str())
+        .map(str::to_string)
+}
+
+fn option_number(options: &ModelOptions, key: &str) -> Result<Option<f64>> {
+    options
+        .get(key)
+        .map(|v| {
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| plan(format!("model option {key} = '{v}' is not a number")))
+        })
+        .transpose()
+}
+
+fn option_bool(options: &ModelOptions, key: &str) -> Result<Option<bool>> {
+    options
+        .get(key)
+        .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err(plan(format!(
+                "model option {key} = '{v}' is not true or false"
+            ))),
+        })
+        .transpose()
+}
+
+/// One number for all three channels, or three separated by commas.
+fn option_triple(options: &ModelOptions, key: &str) -> Result<Option<[f32; 3]>> {
+    let Some(text) = options.get(key) else {
+        return Ok(None);
+    };
+    let values: Vec<f32> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f32>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| {
+            plan(format!(
+                "model option {key} = '{text}' is not one or three numbers"
+            ))
+        })?;
+    match values.as_slice() {
+        [v] => Ok(Some([*v; 3])),
+        [a, b, c] => Ok(Some([*a, *b, *c])),
+        _ => Err(plan(format!(
+            "model option {key} = '{text}' is not one or three numbers"
+        ))),
+    }
+}
+
+/// `'112'` or `'160x120'` (width × height).
+fn parse_size(text: &str) -> Result<(u32, u32)> {
+    let bad = || {
+        plan(format!(
+            "size '{text}' is not a size like '112' or '160x120'"
+        ))
+    };
+    let parse = |s: &str| s.trim().parse::<u32>().ok().filter(|n| *n > 0);
+    match text.split_once(['x', 'X']) {
+        Some((w, h)) => Ok((parse(w).ok_or_else(bad)?, parse(h).ok_or_else(bad)?)),
+        None => {
+            let n = parse(text).ok_or_else(bad)?;
+            Ok((n, n))
+        }
+    }
+}
+
+fn plan(message: String) -> DataFusionError {
+    DataFusionError::Plan(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_preprocessor_config_forms_are_read() {
+        let new = serde_json::json!({
+            "size": {"shortest_edge": 224}, "crop_size": {"height": 224, "width": 224},
+            "do_rescale": true, "rescale_factor": 0.00392156862745098, "resample": 3,
+            "image_mean": [0.5, 0.5, 0.5], "image_std": [0.25, 0.25, 0.25]
+        });
+        let p = preprocess_from_hugging_face(&new).unwrap();
+        assert_eq!(p.resize, Resize::ShortestEdge(224));
+        assert_eq!(p.crop, Some((224, 224)));
+        assert_eq!(p.mean, [0.5; 3]);
+        assert_eq!(p.filter, "bicubic");
+        let legacy = serde_json::json!({"size": 256, "crop_size": 240, "resample": 2});
+        let p = preprocess_from_hugging_face(&legacy).unwrap();
+        assert_eq!(p.resize, Resize::ShortestEdge(256));
+        assert_eq!(p.crop, Some((240, 240)));
+        assert_eq!(p.filter, "bilinear");
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let mut options = ModelOptions::new();
+        options.insert("colour".into(), "1".into());
+        let err = inspect_model("m", Path::new("/"), &options).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown model option 'colour'"),
+            "{err}"
+        );
+        assert_eq!(parse_size("160x120").unwrap(), (160, 120));
+        assert!(parse_size("0").is_err());
+        options.clear();
+        options.insert("mean".into(), "1, 2".into());
+        assert!(option_triple(&options, "mean").is_err());
+    }
+
+    #[test]
+    fn a_missing_path_and_an_unknown_directory_are_explained() {
+        let options = ModelOptions::new();
+        let err = inspect_model("m", Path::new("/no/such/model"), &options).unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let err = inspect_model("m", dir.path(), &options).unwrap_err();
+        assert!(err.to_string().contains("not a model directory"), "{err}");
+    }
+}
