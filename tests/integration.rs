@@ -3,5 +3,6 @@
 mod integration {
     mod crash;
     mod library;
+    mod models;
     mod vector_recall;
 }

@@ -46,6 +46,44 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Add, list and remove the models a database stores.
+    Model {
+        /// What to do.
+        #[command(subcommand)]
+        action: ModelAction,
+    },
+}
+
+/// `reeldb model ...`
+#[derive(Debug, Subcommand)]
+pub enum ModelAction {
+    /// Check a model (a directory as downloaded, or an .onnx file) and copy it into the
+    /// database under a name SQL uses: embed('NAME', ...), embed_image(path, 'NAME').
+    Add {
+        /// The database directory.
+        database: PathBuf,
+        /// The model's name.
+        name: String,
+        /// The model directory (CLIP or sentence-transformer, Hugging Face ONNX layout) or an
+        /// .onnx image encoder.
+        path: PathBuf,
+        /// A model option, KEY=VALUE (size=112, mean=127.5, std=128, logit_scale=100, ...);
+        /// may be repeated.
+        #[arg(long = "option", short = 'o', value_name = "KEY=VALUE")]
+        options: Vec<String>,
+    },
+    /// List the database's models.
+    List {
+        /// The database directory.
+        database: PathBuf,
+    },
+    /// Remove a model (its files go at the next VACUUM once no version uses them).
+    Remove {
+        /// The database directory.
+        database: PathBuf,
+        /// The model's name.
+        name: String,
+    },
 }
 
 /// Output formats.

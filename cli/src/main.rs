@@ -11,13 +11,14 @@ mod runner;
 mod shell;
 
 use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use reeldb_query::{Session, split_statements};
 
-use crate::args::{Args, Command, Format};
+use crate::args::{Args, Command, Format, ModelAction};
 use crate::output::ResultWriter;
 use crate::runner::Runner;
 
@@ -44,6 +45,11 @@ fn run() -> Result<ExitCode> {
     {
         let mut runner = Runner::new(open(&database, false)?, format)?;
         return query(&mut runner, &sql, format, output.as_deref());
+    }
+    if let Some(Command::Model { action }) = args.command {
+        let (database, sql) = model_statement(action)?;
+        let mut runner = Runner::new(open(&database, false)?, Format::Table)?;
+        return query(&mut runner, &sql, Format::Table, None);
     }
     let Some(database) = args.database else {
         eprintln!(
@@ -130,4 +136,40 @@ fn query(
     writer.finish()?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The SQL statement a `reeldb model ...` command stands for, and its database.
+fn model_statement(action: ModelAction) -> Result<(PathBuf, String)> {
+    let quote = |text: &str| format!("'{}'", text.replace('\'', "''"));
+    Ok(match action {
+        ModelAction::Add {
+            database,
+            name,
+            path,
+            options,
+        } => {
+            let mut sql = format!(
+                "CREATE MODEL {} FROM {}",
+                quote(&name),
+                quote(&path.display().to_string())
+            );
+            let mut pairs = Vec::new();
+            for option in &options {
+                let Some((key, value)) = option.split_once('=') else {
+                    anyhow::bail!(
+                        "--option takes KEY=VALUE, as in --option size=112; got '{option}'"
+                    );
+                };
+                pairs.push(format!("{} = {}", key.trim(), quote(value.trim())));
+            }
+            if !pairs.is_empty() {
+                sql.push_str(&format!(" WITH ({})", pairs.join(", ")));
+            }
+            (database, sql)
+        }
+        ModelAction::List { database } => (database, "SHOW MODELS".into()),
+        ModelAction::Remove { database, name } => {
+            (database, format!("DROP MODEL {}", quote(&name)))
+        }
+    })
 }

@@ -15,6 +15,7 @@ const HELP: &str = "\
 SQL statements end with a semicolon and may span lines. Dot-commands:
   .tables                 list the tables with their rows and size
   .schema [TABLE]         show CREATE TABLE statements
+  .models                 list the models (SHOW MODELS)
   .mode [table|csv|json|jsonl|markdown]   show or set the output format
   .timer on|off           print each statement's run time
   .echo on|off            print each statement before running it
@@ -204,6 +205,9 @@ fn dot_command(runner: &mut Runner, line: &str, out: &mut dyn Write) -> Result<N
                 );
                 runner.run(&sql, out)?;
             }
+        }
+        ".models" => {
+            runner.run("SHOW MODELS", out)?;
         }
         ".schema" => {
             let snapshot = runner.session().database().snapshot()?;

@@ -287,3 +287,62 @@ fn ctrl_c_stops_the_running_statement_and_keeps_the_shell() {
         text(&output.stderr)
     );
 }
+
+/// `reeldb model add/list/remove` and `.models`, with the real MobileFaceNet face encoder from
+/// the fixtures as an ONNX image model (needs ONNX Runtime: tests/requirements.txt).
+#[test]
+fn model_subcommands_add_list_and_remove_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/models/face/mobilefacenet_foamliu.onnx");
+    let model = model.to_str().unwrap();
+    let add = [
+        "model",
+        "add",
+        "news.reeldb",
+        "faces",
+        model,
+        "-o",
+        "scale=1",
+        "-o",
+        "mean=127.5",
+        "-o",
+        "std=128",
+    ];
+    let out = reeldb(&add, "", dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = reeldb(&["model", "list", "news.reeldb"], "", dir.path());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("│ faces   ┆ image ┆ onnx-image ┆ 128 ┆"),
+        "{stdout}"
+    );
+    let out = reeldb(&["news.reeldb"], ".models\n", dir.path());
+    assert!(text(&out.stdout).contains("faces"), "{}", text(&out.stdout));
+    let out = reeldb(
+        &["model", "add", "news.reeldb", "faces", model],
+        "",
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    let bad = ["model", "add", "news.reeldb", "x", model, "-o", "size"];
+    let out = reeldb(&bad, "", dir.path());
+    assert!(
+        text(&out.stderr).contains("KEY=VALUE"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = reeldb(&["model", "remove", "news.reeldb", "faces"], "", dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = reeldb(&["model", "list", "news.reeldb"], "", dir.path());
+    assert!(
+        !text(&out.stdout).contains("faces"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -20,6 +20,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::vector::MODEL_METADATA_KEY;
 
 /// Magic word at the start of every manifest file.
 pub const MANIFEST_MAGIC: &str = "REELDB-MANIFEST";
@@ -243,7 +244,8 @@ impl Manifest {
 }
 
 impl TableEntry {
-    /// The table's Arrow schema, decoded from the column entries.
+    /// The table's Arrow schema, decoded from the column entries. A vector column that
+    /// records its model names it in the field metadata ([`MODEL_METADATA_KEY`]).
     pub fn schema(&self) -> Result<SchemaRef> {
         let fields = self
             .columns
@@ -255,7 +257,12 @@ impl TableEntry {
                         self.name, c.name, c.data_type
                     ))
                 })?;
-                Ok(Field::new(&c.name, data_type, c.nullable))
+                let field = Field::new(&c.name, data_type, c.nullable);
+                Ok(match &c.model {
+                    Some(model) => field
+                        .with_metadata([(MODEL_METADATA_KEY.to_string(), model.clone())].into()),
+                    None => field,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Arc::new(Schema::new(fields)))

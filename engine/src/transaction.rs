@@ -33,7 +33,7 @@ use crate::manifest::{
 };
 use crate::model_store::{ModelFiles, store_model_files};
 use crate::snapshot::{Snapshot, table_not_found};
-use crate::vector::{vector_dimension, vector_type};
+use crate::vector::{MODEL_METADATA_KEY, vector_dimension, vector_type};
 
 /// A write transaction; see the module documentation.
 pub struct WriteTransaction {
@@ -103,7 +103,16 @@ impl WriteTransaction {
                 name: name.to_string(),
             });
         }
-        let columns = table_columns(name, schema)?;
+        let mut columns = table_columns(name, schema)?;
+        // A column made by embed() names its model; it is recorded if the model is known.
+        for column in &mut columns {
+            if let Some(model) = &column.model
+                && model != BUILTIN_MODEL
+                && self.manifest.model(model).is_none()
+            {
+                column.model = None;
+            }
+        }
         let id = self.manifest.next_table_id;
         self.manifest.next_table_id += 1;
         let position = self
@@ -535,7 +544,10 @@ fn table_columns(table: &str, schema: &Schema) -> Result<Vec<ColumnEntry>> {
             name: field.name().clone(),
             data_type: encoded,
             nullable: field.is_nullable(),
-            model: None,
+            model: match field.metadata().get(MODEL_METADATA_KEY) {
+                Some(model) if vector_dimension(&data_type).is_some() => Some(model.clone()),
+                _ => None,
+            },
         });
     }
     Ok(columns)

@@ -29,6 +29,39 @@ pub enum ReeldbStatement {
     },
     /// `SHOW VECTOR INDEXES`
     ShowVectorIndexes,
+    /// `CREATE MODEL [IF NOT EXISTS] name FROM 'path' [WITH (...)]`
+    CreateModel(CreateModel),
+    /// `DROP MODEL [IF EXISTS] name`
+    DropModel {
+        /// The model.
+        name: String,
+        /// Whether a missing model is fine.
+        if_exists: bool,
+    },
+    /// `SHOW MODELS`
+    ShowModels,
+    /// `ALTER TABLE t ALTER [COLUMN] c SET MODEL m` (or `DROP MODEL`: `model` is `None`)
+    SetColumnModel {
+        /// The table.
+        table: String,
+        /// The vector column.
+        column: String,
+        /// The model its vectors come from, or `None` to forget it.
+        model: Option<String>,
+    },
+}
+
+/// `CREATE MODEL ...`
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateModel {
+    /// The name SQL will know it by.
+    pub name: String,
+    /// The model directory or `.onnx` file.
+    pub path: String,
+    /// Whether an existing model of that name is fine.
+    pub if_not_exists: bool,
+    /// Options, names lowercased, in the order written.
+    pub options: Vec<(String, OptionValue)>,
 }
 
 /// `CREATE VECTOR INDEX ...`
@@ -100,6 +133,18 @@ fn string(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// A model name as the grammar reads it back: bare when it can be, else quoted as a string.
+fn model_name(name: &str) -> String {
+    let bare = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if bare { name.to_string() } else { string(name) }
+}
+
 impl fmt::Display for OptionValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -168,6 +213,48 @@ impl fmt::Display for ReeldbStatement {
                 write!(f, "DROP VECTOR INDEX {if_exists}{}", identifier(name))
             }
             ReeldbStatement::ShowVectorIndexes => f.write_str("SHOW VECTOR INDEXES"),
+            ReeldbStatement::CreateModel(model) => {
+                write!(f, "CREATE MODEL ")?;
+                if model.if_not_exists {
+                    write!(f, "IF NOT EXISTS ")?;
+                }
+                write!(
+                    f,
+                    "{} FROM {}",
+                    model_name(&model.name),
+                    string(&model.path)
+                )?;
+                if !model.options.is_empty() {
+                    let options: Vec<String> = model
+                        .options
+                        .iter()
+                        .map(|(name, value)| format!("{name} = {value}"))
+                        .collect();
+                    write!(f, " WITH ({})", options.join(", "))?;
+                }
+                Ok(())
+            }
+            ReeldbStatement::DropModel { name, if_exists } => {
+                let if_exists = if *if_exists { "IF EXISTS " } else { "" };
+                write!(f, "DROP MODEL {if_exists}{}", model_name(name))
+            }
+            ReeldbStatement::ShowModels => f.write_str("SHOW MODELS"),
+            ReeldbStatement::SetColumnModel {
+                table,
+                column,
+                model,
+            } => {
+                write!(
+                    f,
+                    "ALTER TABLE {} ALTER COLUMN {} ",
+                    identifier(table),
+                    identifier(column)
+                )?;
+                match model {
+                    Some(model) => write!(f, "SET MODEL {}", model_name(model)),
+                    None => f.write_str("DROP MODEL"),
+                }
+            }
         }
     }
 }

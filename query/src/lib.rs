@@ -28,6 +28,7 @@ mod ast;
 mod catalog;
 mod copy_from;
 mod error;
+mod model_statements;
 mod parser;
 mod session;
 mod split;

@@ -7,7 +7,7 @@ use pest::Parser;
 use pest::iterators::Pair;
 use pest_derive::Parser;
 
-use crate::ast::{CopyFrom, CreateVectorIndex, OptionValue, ReeldbStatement};
+use crate::ast::{CopyFrom, CreateModel, CreateVectorIndex, OptionValue, ReeldbStatement};
 use crate::error::{Error, Result};
 
 #[derive(Parser)]
@@ -64,6 +64,8 @@ fn describe(rule: &Rule) -> String {
         Rule::kw_on => "ON".into(),
         Rule::kw_using => "USING".into(),
         Rule::kw_if => "IF".into(),
+        Rule::model_name => "a model name".into(),
+        Rule::kw_model => "MODEL".into(),
         Rule::index_method => "an index method (HNSW)".into(),
         other => format!("{other:?}"),
     }
@@ -145,6 +147,56 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
             Ok(ReeldbStatement::DropVectorIndex { name, if_exists })
         }
         Rule::show_indexes => Ok(ReeldbStatement::ShowVectorIndexes),
+        Rule::create_model => {
+            let mut model = CreateModel {
+                name: String::new(),
+                path: String::new(),
+                if_not_exists: false,
+                options: Vec::new(),
+            };
+            for part in pair.into_inner() {
+                match part.as_rule() {
+                    Rule::model_name => model.name = model_name(part),
+                    Rule::if_not_exists => model.if_not_exists = true,
+                    Rule::string => model.path = unquote_string(part.as_str()),
+                    Rule::copy_options => model.options = statement_options(part),
+                    _ => {}
+                }
+            }
+            Ok(ReeldbStatement::CreateModel(model))
+        }
+        Rule::drop_model => {
+            let mut name = String::new();
+            let mut if_exists = false;
+            for part in pair.into_inner() {
+                match part.as_rule() {
+                    Rule::model_name => name = model_name(part),
+                    Rule::if_exists => if_exists = true,
+                    _ => {}
+                }
+            }
+            Ok(ReeldbStatement::DropModel { name, if_exists })
+        }
+        Rule::show_models => Ok(ReeldbStatement::ShowModels),
+        Rule::set_column_model => {
+            let mut names = Vec::new();
+            let mut model = None;
+            for part in pair.into_inner() {
+                match part.as_rule() {
+                    Rule::table_name => names.push(table_name(part)),
+                    Rule::model_name => model = Some(model_name(part)),
+                    _ => {}
+                }
+            }
+            let [table, column]: [String; 2] = names
+                .try_into()
+                .map_err(|_| Error::Invalid("ALTER TABLE t ALTER COLUMN c SET MODEL m".into()))?;
+            Ok(ReeldbStatement::SetColumnModel {
+                table,
+                column,
+                model,
+            })
+        }
         Rule::compact => Ok(ReeldbStatement::Compact {
             table: pair
                 .into_inner()
@@ -152,6 +204,17 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
                 .map(table_name),
         }),
         other => Err(Error::Invalid(format!("unexpected statement {other:?}"))),
+    }
+}
+
+/// A model name as written: a quoted string, or a bare name kept as it is (model names are
+/// compared exactly, as the model functions' string arguments are).
+fn model_name(pair: Pair<'_, Rule>) -> String {
+    let text = pair.as_str();
+    if text.starts_with('\'') {
+        unquote_string(text)
+    } else {
+        text.to_string()
     }
 }
 
@@ -221,6 +284,12 @@ mod tests {
             "DROP VECTOR INDEX frames_emb",
             "DROP VECTOR INDEX IF EXISTS frames_emb",
             "SHOW VECTOR INDEXES",
+            "CREATE MODEL clip-vit-b32 FROM '/models/clip' WITH (logit_scale = 100)",
+            "CREATE MODEL IF NOT EXISTS faces FROM 'f.onnx' WITH (size = 112, mean = '127.5')",
+            "DROP MODEL IF EXISTS faces",
+            "SHOW MODELS",
+            "ALTER TABLE frames ALTER COLUMN clip SET MODEL clip",
+            "ALTER TABLE frames ALTER COLUMN clip DROP MODEL",
         ] {
             let statement = parse(sql);
             assert_eq!(statement.to_string(), sql);
@@ -251,6 +320,8 @@ mod tests {
             "CREATE TABLE copy (a INT)",
             "CREATE TABLE vector (a INT)",
             "SHOW TABLES",
+            "ALTER TABLE frames ADD COLUMN x INT",
+            "CREATE TABLE model (a INT)",
         ] {
             assert_eq!(parse_reeldb_statement(sql).unwrap(), None, "{sql}");
         }

@@ -31,6 +31,9 @@ use crate::ast::ReeldbStatement;
 use crate::catalog::SnapshotSchema;
 use crate::copy_from::copy_from;
 use crate::error::{Error, Result};
+use crate::model_statements::{
+    create_model, drop_model, record_inserted_models, set_column_model, show_models,
+};
 use crate::parser::parse_reeldb_statement;
 use crate::split::split_statements;
 use crate::table::ReeldbTable;
@@ -258,6 +261,28 @@ impl Session {
                 let schema = batch.schema();
                 Ok(Box::pin(MemoryStream::try_new(vec![batch], schema, None)?))
             }
+            ReeldbStatement::CreateModel(statement) => {
+                create_model(&self.db, statement).await?;
+                Ok(empty_stream())
+            }
+            ReeldbStatement::DropModel { name, if_exists } => {
+                drop_model(&self.db, &name, if_exists)?;
+                Ok(empty_stream())
+            }
+            ReeldbStatement::ShowModels => {
+                let snapshot = self.db.snapshot()?;
+                let batch = show_models(&snapshot)?;
+                let schema = batch.schema();
+                Ok(Box::pin(MemoryStream::try_new(vec![batch], schema, None)?))
+            }
+            ReeldbStatement::SetColumnModel {
+                table,
+                column,
+                model,
+            } => {
+                set_column_model(&self.db, &table, &column, model.as_deref())?;
+                Ok(empty_stream())
+            }
         }
     }
 
@@ -343,6 +368,7 @@ impl Session {
                         });
                     }
                 }
+                record_inserted_models(&mut txn, &table, dml.input.schema())?;
                 let input = strip_vector_casts(dml.input.as_ref().clone());
                 let stream = self.stream_plan(input).await?;
                 let (txn, rows) = append_stream(txn, &table, stream).await?;

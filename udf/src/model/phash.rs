@@ -66,8 +66,13 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> RgbImage {
-        let path = format!("{}/../../shared/fixtures/images/{name}", env!("CARGO_MANIFEST_DIR"));
-        image::open(&path).unwrap_or_else(|e| panic!("{path}: {e}")).to_rgb8()
+        let path = format!(
+            "{}/../../shared/fixtures/images/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        image::open(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .to_rgb8()
     }
 
     /// `image` at half size, through a JPEG encoding at quality 70: a typical near-duplicate.
@@ -96,7 +101,10 @@ mod tests {
         for i in 0..hashes.len() {
             for j in i + 1..hashes.len() {
                 let other = hamming_distance(hashes[i], hashes[j]);
-                assert!(other >= 16, "photos {i} and {j} differ in only {other} bits");
+                assert!(
+                    other >= 16,
+                    "photos {i} and {j} differ in only {other} bits"
+                );
             }
         }
     }

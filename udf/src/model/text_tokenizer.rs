@@ -93,3 +93,37 @@ impl TextTokenizer {
         Ok(batch)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clip_tokenizer_gives_the_documented_ids_and_pads_batches() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/fixtures/models/clip-tokenizer/tokenizer.json");
+        let tokenizer = TextTokenizer::open(&path, 77, Some("<|endoftext|>")).unwrap();
+        let batch = tokenizer
+            .encode(&["a photo of a news anchor", "boat"])
+            .unwrap();
+        assert_eq!(batch.length, 8);
+        assert_eq!(
+            batch.ids[..8],
+            [49406, 320, 1125, 539, 320, 1120, 13201, 49407]
+        );
+        // The short text is padded with <|endoftext|> and masked out.
+        assert_eq!(batch.ids[8 + 3..16], [49407; 5]);
+        assert_eq!(batch.attention_mask[8..16], [1, 1, 1, 0, 0, 0, 0, 0]);
+        // Long texts are cut to the model's length, the end token kept.
+        let long = vec!["word"; 200].join(" ");
+        let batch = tokenizer.encode(&[long.as_str()]).unwrap();
+        assert_eq!(batch.length, 77);
+        assert_eq!(batch.ids[76], 49407);
+    }
+
+    #[test]
+    fn a_missing_tokenizer_file_is_named() {
+        let err = TextTokenizer::open(Path::new("/no/tokenizer.json"), 77, None).unwrap_err();
+        assert!(err.to_string().contains("/no/tokenizer.json"), "{err}");
+    }
+}

@@ -6,13 +6,15 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature,
+    Volatility,
 };
 use reeldb_engine::distance::{Metric, cosine_distance, dot, norm};
 
+use crate::scalar::model_args::field_model;
 use crate::vector_arg::{VectorArg, VectorColumn, check_vector_type};
 
 /// Which value of the metric a function reports.
@@ -123,6 +125,25 @@ impl ScalarUDFImpl for PairwiseVectorFunc {
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Float64)
+    }
+
+    /// Vectors of two different models live in different spaces: comparing them gives
+    /// numbers that mean nothing, so it is refused when both sides name their model.
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        if let [a, b, ..] = args.arg_fields
+            && let (Some(model_a), Some(model_b)) = (field_model(a), field_model(b))
+            && model_a != model_b
+        {
+            return plan_err!(
+                "{}(): '{}' holds vectors of model '{model_a}' and '{}' of model '{model_b}'; \
+                 vectors of different models cannot be compared. Embed the query with \
+                 '{model_a}'",
+                self.name(),
+                a.name(),
+                b.name()
+            );
+        }
+        Ok(Arc::new(Field::new(self.name(), DataType::Float64, true)))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
