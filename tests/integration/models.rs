@@ -301,6 +301,50 @@ fn clip_models_embed_text_and_images_into_one_space_and_classify() {
 }
 
 #[test]
+fn a_sentence_transformer_mean_pools_the_real_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(&dir);
+    let models = tiny_clip();
+    sql(
+        &db,
+        &format!(
+            "CREATE MODEL st FROM '{}'",
+            models.join("sentence").display()
+        ),
+    );
+    assert_eq!(
+        texts(&sql(&db, "SHOW MODELS"), 2)[1],
+        "sentence-transformer"
+    );
+    let err = error(&db, "SELECT embed_image('x.jpg', 'st')");
+    assert!(err.contains("does not embed images"), "{err}");
+    // One batch, so "red" is padded to the length of "green blue": padding must not count.
+    let rows = sql(
+        &db,
+        "SELECT t, embed('st', t) FROM (VALUES ('red'), ('green blue')) AS v(t) ORDER BY t DESC",
+    );
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(models.join("sentence_expected.json")).unwrap())
+            .unwrap();
+    let names = texts(&rows, 0);
+    let vectors = rows[0].column(1).as_fixed_size_list();
+    for (row, name) in names.iter().enumerate() {
+        let got = vectors.value(row);
+        let got = got.as_primitive::<arrow::datatypes::Float32Type>();
+        let want: Vec<f64> = expected[name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.values().iter().zip(&want) {
+            assert!((f64::from(*g) - w).abs() < 1e-5, "{name}: {g} vs {w}");
+        }
+    }
+}
+
+#[test]
 fn model_errors_name_the_problem() {
     let dir = tempfile::tempdir().unwrap();
     let db = open(&dir);

@@ -4,6 +4,8 @@
 
 OUT_DIR/split/    vision_model.onnx, text_model.onnx (+ the tokenizer files)
 OUT_DIR/combined/ model.onnx with both encoders and the logits (+ the tokenizer files)
+OUT_DIR/sentence/ a sentence-transformer export: model.onnx (input_ids, attention_mask,
+                  token_type_ids -> last_hidden_state), tokenizer.json, 1_Pooling/config.json
 
 The models are tiny but not arbitrary, so tests can check their answers:
 - the vision encoder averages each normalised colour channel over the image and maps red,
@@ -141,6 +143,41 @@ def main(out_dir, tokenizer_dir):
     save(helper.make_graph(nodes, "clip", [io["pixel_values"], io["input_ids"], io["attention_mask"]], outputs,
                            v_init + t_init + [scale]),
          os.path.join(combined, "model.onnx"))
+    sentence_model(out_dir, tokenizer_dir, table)
+
+
+def sentence_model(out_dir, tokenizer_dir, table):
+    """Token states are the token embeddings plus 0 x token_type_ids (so the input is used)."""
+    directory = os.path.join(out_dir, "sentence")
+    os.makedirs(os.path.join(directory, "1_Pooling"), exist_ok=True)
+    shutil.copy(os.path.join(tokenizer_dir, "tokenizer.json"), directory)
+    with open(os.path.join(directory, "1_Pooling", "config.json"), "w", encoding="utf-8") as f:
+        json.dump({"word_embedding_dimension": DIM, "pooling_mode_mean_tokens": True}, f)
+    with open(os.path.join(directory, "sentence_bert_config.json"), "w", encoding="utf-8") as f:
+        json.dump({"max_seq_length": 16, "do_lower_case": False}, f)
+    io = inputs()
+    token_types = helper.make_tensor_value_info("token_type_ids", TensorProto.INT64, ["text_batch", "sequence"])
+    init = [numpy_helper.from_array(table, "token_embedding"),
+            numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero")]
+    nodes = [
+        helper.make_node("Gather", ["token_embedding", "input_ids"], ["token_states"]),
+        helper.make_node("Cast", ["token_type_ids"], ["types_f"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["types_f", "zero"], ["types_zero"]),
+        helper.make_node("Unsqueeze", ["types_zero", "mask_axis"], ["types_3d"]),
+        helper.make_node("Add", ["token_states", "types_3d"], ["last_hidden_state"]),
+    ]
+    init.append(numpy_helper.from_array(np.array([2], dtype=np.int64), "mask_axis"))
+    graph = helper.make_graph(nodes, "sentence", [io["input_ids"], io["attention_mask"], token_types],
+                              [output("last_hidden_state", ["text_batch", "sequence", DIM])], init)
+    save(graph, os.path.join(directory, "model.onnx"))
+    # What mean pooling over the real tokens gives, for the test to compare against.
+    red, green, blue = token_ids(tokenizer_dir)
+    expected = {}
+    for text, ids in (("red", [red]), ("green blue", [green, blue])):
+        pooled = table[[49406] + ids + [49407]].mean(axis=0)
+        expected[text] = (pooled / np.linalg.norm(pooled)).tolist()
+    with open(os.path.join(out_dir, "sentence_expected.json"), "w", encoding="utf-8") as f:
+        json.dump(expected, f)
 
 
 if __name__ == "__main__":

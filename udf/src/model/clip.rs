@@ -98,6 +98,12 @@ impl ClipModel {
         })
     }
 
+    /// The same model, making `dim`-long vectors (for a model opened to find its dimension).
+    pub fn with_dim(mut self, dim: usize) -> Self {
+        self.dim = dim;
+        self
+    }
+
     /// The model's vector length as its graph declares it (the last dimension of
     /// `image_embeds` or `text_embeds`), if static.
     pub fn declared_dim(&self) -> Option<usize> {

@@ -204,7 +204,7 @@ fn inspect_clip(name: &str, dir: &Path, options: &ModelOptions) -> Result<Inspec
     let staged = stage(&files)?;
     let model = ClipModel::open(name, 0, staged.path(), config.clone())?;
     let dim = declared_or_option(model.declared_dim(), options, dir)?;
-    let model = ClipModel::open(name, dim, staged.path(), config.clone())?;
+    let model = model.with_dim(dim);
     config.logit_scale = match option_number(options, "logit_scale")? {
         Some(scale) => scale as f32,
         None => model.measure_logit_scale()?.unwrap_or(100.0),
