@@ -94,6 +94,15 @@ impl WriteTransaction {
             .ok_or_else(|| table_not_found(&self.manifest, name))
     }
 
+    /// The entry of the table with id `id`, to change it.
+    fn table_mut(&mut self, id: u64) -> Result<&mut TableEntry> {
+        self.manifest
+            .tables
+            .iter_mut()
+            .find(|t| t.id == id)
+            .ok_or_else(|| Error::Internal(format!("table {id} vanished from the transaction")))
+    }
+
     /// Creates an empty table. Vector columns (`FixedSizeList<Float32, D>`) are normalised to
     /// the canonical vector type, whatever their element field is named.
     pub fn create_table(&mut self, name: &str, schema: &Schema) -> Result<()> {
@@ -190,12 +199,7 @@ impl WriteTransaction {
     /// delete-by-rewrite and compaction, which append the rows to keep.
     pub fn remove_file(&mut self, name: &str, path: &str) -> Result<()> {
         let id = self.table(name)?.id;
-        let table = self
-            .manifest
-            .tables
-            .iter_mut()
-            .find(|t| t.id == id)
-            .ok_or_else(|| Error::Internal("table vanished".into()))?;
+        let table = self.table_mut(id)?;
         let before = table.files.len();
         table.files.retain(|f| f.path != path);
         if table.files.len() == before {
@@ -232,12 +236,7 @@ impl WriteTransaction {
             });
         }
         let id = self.table(table)?.id;
-        let entry = self
-            .manifest
-            .tables
-            .iter_mut()
-            .find(|t| t.id == id)
-            .ok_or_else(|| Error::Internal("table vanished".into()))?;
+        let entry = self.table_mut(id)?;
         entry.indexes.push(index);
         self.changed = true;
         Ok(())
@@ -344,12 +343,7 @@ impl WriteTransaction {
             });
         }
         let id = self.table(table)?.id;
-        let entry = self
-            .manifest
-            .tables
-            .iter_mut()
-            .find(|t| t.id == id)
-            .ok_or_else(|| Error::Internal("table vanished".into()))?;
+        let entry = self.table_mut(id)?;
         let not_vector = |reason: String| Error::NotAVectorColumn {
             table: table.to_string(),
             column: column.to_string(),

@@ -133,6 +133,22 @@ fn string(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// ` WITH (name<separator>value, ...)`, or nothing when there are no options.
+fn write_options(
+    f: &mut fmt::Formatter<'_>,
+    options: &[(String, OptionValue)],
+    separator: &str,
+) -> fmt::Result {
+    if options.is_empty() {
+        return Ok(());
+    }
+    let options: Vec<String> = options
+        .iter()
+        .map(|(name, value)| format!("{name}{separator}{value}"))
+        .collect();
+    write!(f, " WITH ({})", options.join(", "))
+}
+
 /// A model name as the grammar reads it back: bare when it can be, else quoted as a string.
 fn model_name(name: &str) -> String {
     let bare = name
@@ -165,15 +181,7 @@ impl fmt::Display for ReeldbStatement {
                     identifier(&copy.table),
                     string(&copy.path)
                 )?;
-                if !copy.options.is_empty() {
-                    let options: Vec<String> = copy
-                        .options
-                        .iter()
-                        .map(|(name, value)| format!("{name} {value}"))
-                        .collect();
-                    write!(f, " WITH ({})", options.join(", "))?;
-                }
-                Ok(())
+                write_options(f, &copy.options, " ")
             }
             ReeldbStatement::Vacuum { keep_versions } => match keep_versions {
                 Some(n) => write!(f, "VACUUM KEEP {n} VERSIONS"),
@@ -198,15 +206,7 @@ impl fmt::Display for ReeldbStatement {
                 if let Some(method) = &index.method {
                     write!(f, " USING {}", method.to_uppercase())?;
                 }
-                if !index.options.is_empty() {
-                    let options: Vec<String> = index
-                        .options
-                        .iter()
-                        .map(|(name, value)| format!("{name} = {value}"))
-                        .collect();
-                    write!(f, " WITH ({})", options.join(", "))?;
-                }
-                Ok(())
+                write_options(f, &index.options, " = ")
             }
             ReeldbStatement::DropVectorIndex { name, if_exists } => {
                 let if_exists = if *if_exists { "IF EXISTS " } else { "" };
@@ -224,15 +224,7 @@ impl fmt::Display for ReeldbStatement {
                     model_name(&model.name),
                     string(&model.path)
                 )?;
-                if !model.options.is_empty() {
-                    let options: Vec<String> = model
-                        .options
-                        .iter()
-                        .map(|(name, value)| format!("{name} = {value}"))
-                        .collect();
-                    write!(f, " WITH ({})", options.join(", "))?;
-                }
-                Ok(())
+                write_options(f, &model.options, " = ")
             }
             ReeldbStatement::DropModel { name, if_exists } => {
                 let if_exists = if *if_exists { "IF EXISTS " } else { "" };

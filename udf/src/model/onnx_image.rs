@@ -7,7 +7,7 @@ use datafusion::common::{DataFusionError, Result};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-use super::onnx_session::{InputTensor, OnnxSession};
+use super::onnx_session::{InputTensor, OnnxSession, tensor_names};
 use super::preprocess::ImagePreprocess;
 use super::{EmbeddingModel, ModelKind, check_output, normalise_rows};
 
@@ -49,12 +49,7 @@ impl OnnxImageModel {
                 "the ONNX model '{}' has no input '{}'; its inputs are: {}",
                 session.path().display(),
                 config.input,
-                session
-                    .inputs()
-                    .iter()
-                    .map(|i| i.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                tensor_names(session.inputs())
             ))
         })?;
         if session.output(&config.output).is_none() {
@@ -62,12 +57,7 @@ impl OnnxImageModel {
                 "the ONNX model '{}' has no output '{}'; its outputs are: {}",
                 session.path().display(),
                 config.output,
-                session
-                    .outputs()
-                    .iter()
-                    .map(|o| o.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                tensor_names(session.outputs())
             )));
         }
         let (width, height) = config.preprocess.output_size();

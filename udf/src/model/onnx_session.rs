@@ -22,6 +22,15 @@ pub struct TensorSpec {
     pub shape: Vec<i64>,
 }
 
+/// The names of `specs`, comma-separated, for error messages.
+pub fn tensor_names(specs: &[TensorSpec]) -> String {
+    specs
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// An input tensor for [`OnnxSession::run`]: borrowed data and its shape.
 pub enum InputTensor<'a> {
     /// 32-bit floats.

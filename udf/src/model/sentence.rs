@@ -7,7 +7,7 @@ use std::path::Path;
 use datafusion::common::{DataFusionError, Result};
 use serde::{Deserialize, Serialize};
 
-use super::onnx_session::{InputTensor, OnnxSession};
+use super::onnx_session::{InputTensor, OnnxSession, tensor_names};
 use super::text_tokenizer::TextTokenizer;
 use super::{EmbeddingModel, ModelKind, check_output, normalise_rows};
 
@@ -59,12 +59,7 @@ impl SentenceModel {
                 "the text model '{}' has no input 'input_ids' (its inputs: {}); is it a \
                  sentence-transformer export?",
                 session.path().display(),
-                session
-                    .inputs()
-                    .iter()
-                    .map(|i| i.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                tensor_names(session.inputs())
             )));
         }
         if session.output(&config.output).is_none() {

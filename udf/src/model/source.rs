@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use super::clip::{ClipConfig, ClipModel};
 use super::onnx_image::{OnnxImageConfig, OnnxImageModel};
+use super::onnx_session::{OnnxSession, tensor_names};
 use super::preprocess::{ImagePreprocess, Resize};
 use super::sentence::{Pooling, SentenceConfig, SentenceModel};
 use super::{EmbeddingModel, ModelKind};
@@ -243,15 +244,7 @@ fn inspect_sentence(name: &str, dir: &Path, options: &ModelOptions) -> Result<In
             .unwrap_or(512) as usize,
     };
     let staged = stage(&files)?;
-    let probe_config = |output: &str| SentenceConfig {
-        model: "model.onnx".into(),
-        tokenizer: "tokenizer.json".into(),
-        output: output.into(),
-        pooling,
-        max_length,
-        pad_token: token_text(&tokenizer_config["pad_token"]),
-    };
-    let session = super::onnx_session::OnnxSession::open(&staged.path().join("model.onnx"))?;
+    let session = OnnxSession::open(&staged.path().join("model.onnx"))?;
     let output = match options.get("output") {
         Some(output) => output.clone(),
         None => ["sentence_embedding", "last_hidden_state"]
@@ -262,7 +255,14 @@ fn inspect_sentence(name: &str, dir: &Path, options: &ModelOptions) -> Result<In
             .ok_or_else(|| plan("the text model has no outputs".into()))?,
     };
     drop(session);
-    let config = probe_config(&output);
+    let config = SentenceConfig {
+        model: "model.onnx".into(),
+        tokenizer: "tokenizer.json".into(),
+        output,
+        pooling,
+        max_length,
+        pad_token: token_text(&tokenizer_config["pad_token"]),
+    };
     let model = SentenceModel::open(name, 0, staged.path(), config.clone())?;
     let dim = declared_or_option(model.declared_dim(), options, dir)?;
     describe(name, ModelKind::Text, LAYOUT_SENTENCE, dim, &config, files)
@@ -278,7 +278,7 @@ fn inspect_onnx_image(name: &str, path: &Path, options: &ModelOptions) -> Result
     let mut files = ModelFiles::default();
     add_with_external_data(&mut files, path, "model.onnx");
     let staged = stage(&files)?;
-    let session = super::onnx_session::OnnxSession::open(&staged.path().join("model.onnx"))?;
+    let session = OnnxSession::open(&staged.path().join("model.onnx"))?;
     let input = match options.get("input") {
         Some(input) => input.clone(),
         None => {
@@ -294,12 +294,7 @@ fn inspect_onnx_image(name: &str, path: &Path, options: &ModelOptions) -> Result
                         "the ONNX model has {} image-shaped inputs ({}); name the one to use with \
                          input = '...'",
                         images.len(),
-                        session
-                            .inputs()
-                            .iter()
-                            .map(|i| i.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        tensor_names(session.inputs())
                     )));
                 }
             }
@@ -313,10 +308,7 @@ fn inspect_onnx_image(name: &str, path: &Path, options: &ModelOptions) -> Result
                 return Err(plan(format!(
                     "the ONNX model has {} outputs ({}); name the vector with output = '...'",
                     many.len(),
-                    many.iter()
-                        .map(|o| o.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    tensor_names(many)
                 )));
             }
         },
