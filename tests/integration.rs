@@ -2,6 +2,7 @@
 
 mod integration {
     mod crash;
+    mod faces;
     mod library;
     mod models;
     mod vector_recall;

@@ -70,7 +70,7 @@ pub use manifest::{
 };
 pub use model_store::{ModelFiles, check_model_files};
 pub use snapshot::Snapshot;
-pub use transaction::{BUILTIN_MODEL, ModelDescription, WriteTransaction};
+pub use transaction::{BUILTIN_MODEL, BUILTIN_MODEL_DIM, ModelDescription, WriteTransaction};
 pub use vector_file::VectorFile;
 pub use vector_index::{IndexSpec, SEQUENTIAL_BUILD_BELOW, VectorIndex};
 pub use vector_search::{SearchHit, SearchMode, SearchPath, SearchRequest, SearchResult};

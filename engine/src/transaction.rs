@@ -334,29 +334,48 @@ impl WriteTransaction {
         column: &str,
         model: Option<&str>,
     ) -> Result<()> {
-        if let Some(name) = model
-            && self.manifest.model(name).is_none()
-            && name != BUILTIN_MODEL
-        {
-            return Err(Error::ModelNotFound {
-                name: name.to_string(),
-            });
-        }
+        let model_dim = match model {
+            None => None,
+            Some(BUILTIN_MODEL) => Some(BUILTIN_MODEL_DIM),
+            Some(name) => Some(
+                self.manifest
+                    .model(name)
+                    .ok_or_else(|| Error::ModelNotFound {
+                        name: name.to_string(),
+                    })?
+                    .dim as usize,
+            ),
+        };
         let id = self.table(table)?.id;
         let entry = self.table_mut(id)?;
+        let schema = entry.schema()?;
         let not_vector = |reason: String| Error::NotAVectorColumn {
             table: table.to_string(),
             column: column.to_string(),
             reason,
         };
+        let dim = match schema.field_with_name(column) {
+            Err(_) => return Err(not_vector("does not exist".into())),
+            Ok(field) => vector_dimension(field.data_type())
+                .ok_or_else(|| not_vector(format!("is {}, not a vector", field.data_type())))?,
+        };
+        if let (Some(name), Some(model_dim)) = (model, model_dim)
+            && model_dim != dim
+        {
+            return Err(Error::InvalidArgument(if model_dim == 0 {
+                format!("model '{name}' makes no vectors, so column '{column}' cannot record it")
+            } else {
+                format!(
+                    "model '{name}' makes {model_dim}-dimensional vectors and column '{column}' \
+                     holds {dim}-dimensional ones; they cannot be from that model"
+                )
+            }));
+        }
         let slot = entry
             .columns
             .iter_mut()
             .find(|c| c.name == column)
             .ok_or_else(|| not_vector("does not exist".into()))?;
-        if !slot.data_type.starts_with("FixedSizeList(") {
-            return Err(not_vector(format!("is {}, not a vector", slot.data_type)));
-        }
         slot.model = model.map(str::to_string);
         self.changed = true;
         Ok(())
@@ -460,11 +479,11 @@ impl Drop for WriteTransaction {
 pub struct ModelDescription {
     /// The name it is known by in SQL.
     pub name: String,
-    /// What it embeds (`image`, `text`, `image+text`, ...).
+    /// What it embeds (`image`, `text`, `image+text`) or does (`face-detector`).
     pub kind: String,
     /// The layout of its files (`clip`, `sentence-transformer`, ...).
     pub layout: String,
-    /// The dimension of its vectors.
+    /// The dimension of its vectors (0 for a model that makes none).
     pub dim: u32,
     /// Layout-specific settings.
     pub config: serde_json::Value,
@@ -472,6 +491,10 @@ pub struct ModelDescription {
 
 /// The name of the built-in image model, which needs no files and always exists.
 pub const BUILTIN_MODEL: &str = "builtin";
+
+/// The length of the built-in model's vectors (the udf crate, which computes them, checks
+/// that it agrees at compile time).
+pub const BUILTIN_MODEL_DIM: usize = 276;
 
 fn validate_model_name(name: &str) -> Result<()> {
     let invalid = |reason: &str| {

@@ -129,9 +129,13 @@ fn a_vector_column_records_its_model() {
         .unwrap();
     let err = txn.set_column_model("frames", "id", Some("m")).unwrap_err();
     assert!(err.to_string().contains("not a vector"), "{err}");
-    txn.set_column_model("frames", "embedding", Some("builtin"))
-        .unwrap();
+    // The built-in model makes 276-dimensional vectors, which a 4-dimensional column cannot
+    // hold; the refusal leaves the recorded model as it was.
+    let err = txn
+        .set_column_model("frames", "embedding", Some("builtin"))
+        .unwrap_err();
+    assert!(err.to_string().contains("276-dimensional"), "{err}");
     let snapshot = txn.commit().unwrap();
     let column = &snapshot.table("frames").unwrap().columns[1];
-    assert_eq!(column.model.as_deref(), Some("builtin"));
+    assert_eq!(column.model.as_deref(), Some("m"));
 }

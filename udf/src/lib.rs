@@ -3,9 +3,10 @@
 //! Every function reeldb adds to SQL is registered through [`register_all`], the one entry
 //! point the query layer calls (and that a distributed DataFusion engine would call too).
 //! This crate is the home of `similarity()` and `distance()`, of the model functions
-//! (`embed()`, `embed_image()`, `classify()`, `phash()`, `hamming()`) and of the models behind
-//! them (`model/`: the built-in image descriptor, ONNX Runtime, CLIP and sentence-transformer
-//! layouts, the registry of a database's models).
+//! (`embed()`, `embed_image()`, `classify()`, `detect_faces()`, `phash()`, `hamming()`) and of
+//! the models behind them (`model/`: the built-in image descriptor, ONNX Runtime, CLIP and
+//! sentence-transformer layouts, face detectors and alignment, the registry of a database's
+//! models).
 //!
 //! # Adding a SQL function
 //! 1. One file per function under `src/scalar/` (or `aggregate/`, `window/`, `table/`), with a
@@ -26,6 +27,7 @@ use datafusion::prelude::SessionContext;
 
 pub use model::registry::ModelRegistry;
 pub use scalar::classify::ClassifyFunc;
+pub use scalar::detect_faces::DetectFacesFunc;
 pub use scalar::distance::distance_udf;
 pub use scalar::embed::EmbedFunc;
 pub use scalar::embed_image::EmbedImageFunc;
@@ -59,6 +61,9 @@ pub fn all_functions(models: &Arc<ModelRegistry>) -> Vec<Arc<ScalarUDF>> {
             models,
         )))),
         Arc::new(ScalarUDF::new_from_impl(ClassifyFunc::new(Arc::clone(
+            models,
+        )))),
+        Arc::new(ScalarUDF::new_from_impl(DetectFacesFunc::new(Arc::clone(
             models,
         )))),
     ]

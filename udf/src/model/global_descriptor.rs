@@ -26,6 +26,7 @@ use image::imageops::thumbnail;
 
 /// The vector length of the built-in descriptor.
 pub const GLOBAL_DESCRIPTOR_DIM: usize = COLOUR_BINS + LAYOUT_BINS + EDGE_BINS;
+const _: () = assert!(GLOBAL_DESCRIPTOR_DIM == reeldb_engine::BUILTIN_MODEL_DIM);
 
 /// The built-in model's version, part of its identity: vectors of different versions must
 /// not be compared.

@@ -9,6 +9,7 @@
 pub mod builtin;
 pub mod clip;
 pub mod embedding_cache;
+pub mod face;
 pub mod global_descriptor;
 pub mod image_input;
 pub mod onnx_image;
@@ -104,6 +105,11 @@ pub trait EmbeddingModel: Send + Sync + fmt::Debug {
     /// The factor image-text cosine similarities are multiplied by before a softmax (CLIP's
     /// learned temperature), for zero-shot classification.
     fn logit_scale(&self) -> Option<f32> {
+        None
+    }
+
+    /// The `(width, height)` of the aligned face crops it encodes, for a face encoder.
+    fn face_input_size(&self) -> Option<(u32, u32)> {
         None
     }
 

@@ -27,6 +27,10 @@ pub struct OnnxImageConfig {
     pub preprocess: ImagePreprocess,
     /// Whether vectors are L2-normalised (as face encoders are compared by cosine).
     pub normalize: bool,
+    /// Whether the model encodes faces aligned to the ArcFace template (layout
+    /// `face-encoder`), so that `detect_faces()` can align crops for it.
+    #[serde(default)]
+    pub face: bool,
 }
 
 /// A loaded ONNX image encoder.
@@ -105,6 +109,12 @@ impl EmbeddingModel for OnnxImageModel {
 
     fn dim(&self) -> usize {
         self.dim
+    }
+
+    fn face_input_size(&self) -> Option<(u32, u32)> {
+        self.config
+            .face
+            .then(|| self.config.preprocess.output_size())
     }
 
     fn prepare_image(&self, image: &RgbImage) -> Result<Vec<f32>> {

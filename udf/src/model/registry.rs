@@ -8,8 +8,9 @@ use reeldb_engine::{Database, ModelEntry, check_model_files};
 
 use super::builtin::{BUILTIN_MODEL, BuiltinImageModel};
 use super::embedding_cache::EmbeddingCache;
+use super::face::{FACE_DETECTOR_KIND, FaceDetector};
 use super::global_descriptor::{GLOBAL_DESCRIPTOR_DIM, GLOBAL_DESCRIPTOR_VERSION};
-use super::source::load_model;
+use super::source::{LoadedModel, load_model};
 use super::{EmbeddingModel, ModelKind};
 
 /// What planning needs to know of a model, read from the catalog without loading it.
@@ -31,7 +32,7 @@ pub struct ModelInfo {
 pub struct ModelRegistry {
     db: Option<Database>,
     /// Loaded models by the directory they were loaded from (unique per added model).
-    loaded: Mutex<HashMap<String, Arc<dyn EmbeddingModel>>>,
+    loaded: Mutex<HashMap<String, LoadedModel>>,
     /// Embeddings of texts, by model identity.
     texts: EmbeddingCache,
 }
@@ -63,8 +64,13 @@ impl ModelRegistry {
         let entry = self.entry(name)?;
         let kind = ModelKind::parse(&entry.kind).ok_or_else(|| {
             DataFusionError::Plan(format!(
-                "model '{name}' is a {} model, which does not make embeddings",
-                entry.kind
+                "model '{name}' is a {} model, which does not make embeddings{}",
+                entry.kind,
+                if entry.kind == FACE_DETECTOR_KIND {
+                    format!("; use it in detect_faces(image, '{name}')")
+                } else {
+                    String::new()
+                }
             ))
         })?;
         Ok(ModelInfo {
@@ -75,14 +81,48 @@ impl ModelRegistry {
         })
     }
 
-    /// Model `name`, loaded (and its files checked) on first use.
+    /// Embedding model `name`, loaded (and its files checked) on first use.
     pub fn model(&self, name: &str) -> Result<Arc<dyn EmbeddingModel>> {
         if name == BUILTIN_MODEL {
             return Ok(Arc::new(BuiltinImageModel));
         }
+        match self.load(name)? {
+            LoadedModel::Embedding(model) => Ok(model),
+            LoadedModel::FaceDetector(_) => Err(DataFusionError::Plan(format!(
+                "model '{name}' is a face detector and makes no embeddings; use it in \
+                 detect_faces(image, '{name}')"
+            ))),
+        }
+    }
+
+    /// Face detector `name`, loaded (and its files checked) on first use.
+    pub fn face_detector(&self, name: &str) -> Result<Arc<dyn FaceDetector>> {
+        self.check_face_detector(name)?;
+        match self.load(name)? {
+            LoadedModel::FaceDetector(detector) => Ok(detector),
+            LoadedModel::Embedding(model) => Err(not_a_detector(name, model.kind().as_str())),
+        }
+    }
+
+    /// Checks, from the catalog and without loading it, that `name` is a face detector.
+    pub fn check_face_detector(&self, name: &str) -> Result<()> {
+        let kind = if name == BUILTIN_MODEL {
+            ModelKind::Image.as_str().to_string()
+        } else {
+            self.entry(name)?.kind
+        };
+        if kind == FACE_DETECTOR_KIND {
+            Ok(())
+        } else {
+            Err(not_a_detector(name, &kind))
+        }
+    }
+
+    /// Stored model `name`, loaded on first use and kept while its files stay the same.
+    fn load(&self, name: &str) -> Result<LoadedModel> {
         let entry = self.entry(name)?;
         if let Some(model) = self.lock()?.get(&entry.dir) {
-            return Ok(Arc::clone(model));
+            return Ok(model.clone());
         }
         let db = self.db.as_ref().ok_or_else(|| no_database(name))?;
         // Loading can take seconds for a large model; it happens outside the lock, and if two
@@ -90,9 +130,11 @@ impl ModelRegistry {
         let dir = check_model_files(db.path(), &entry)
             .map_err(|e| DataFusionError::Execution(format!("model '{name}': {e}")))?;
         let model = load_model(&entry, &dir)?;
-        Ok(Arc::clone(
-            self.lock()?.entry(entry.dir.clone()).or_insert(model),
-        ))
+        Ok(self
+            .lock()?
+            .entry(entry.dir.clone())
+            .or_insert(model)
+            .clone())
     }
 
     /// The embedding of each text under `model`, from the cache where possible; the texts not
@@ -151,11 +193,18 @@ impl ModelRegistry {
         })
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Arc<dyn EmbeddingModel>>>> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, LoadedModel>>> {
         self.loaded
             .lock()
             .map_err(|_| DataFusionError::Internal("model registry lock poisoned".into()))
     }
+}
+
+fn not_a_detector(name: &str, kind: &str) -> DataFusionError {
+    DataFusionError::Plan(format!(
+        "model '{name}' ({kind}) is not a face detector; add a detector such as YuNet \
+         with `reeldb model add yunet yunet_s_dynamic.onnx`"
+    ))
 }
 
 fn no_database(name: &str) -> DataFusionError {

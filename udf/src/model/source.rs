@@ -9,7 +9,10 @@
 //! - **sentence-transformer**: `model.onnx` and `tokenizer.json` (pooling from
 //!   `1_Pooling/config.json`, length from `sentence_bert_config.json`);
 //!
-//! and a single `.onnx` file is an **ONNX image encoder** whose preprocessing the options give.
+//! A single `.onnx` file is recognised by its outputs: **YuNet** (`cls_8` ... `kps_32`) and
+//! **UltraFace** (`scores`, `boxes`) are face detectors; anything else is an **ONNX image
+//! encoder** whose preprocessing the options give (layout `face-encoder` gives the defaults of
+//! ArcFace-style face encoders, which take faces aligned by a detector's landmarks).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +23,9 @@ use reeldb_engine::{ModelDescription, ModelEntry, ModelFiles};
 use serde_json::Value;
 
 use super::clip::{ClipConfig, ClipModel};
+use super::face::ultraface::{UltrafaceConfig, UltrafaceDetector, looks_like_ultraface};
+use super::face::yunet::{YunetConfig, YunetDetector, looks_like_yunet};
+use super::face::{DetectorSettings, FACE_DETECTOR_KIND, FaceDetector};
 use super::onnx_image::{OnnxImageConfig, OnnxImageModel};
 use super::onnx_session::{OnnxSession, tensor_names};
 use super::preprocess::{ImagePreprocess, Resize};
@@ -32,6 +38,22 @@ pub const LAYOUT_CLIP: &str = "clip";
 pub const LAYOUT_SENTENCE: &str = "sentence-transformer";
 /// The single-file image encoder layout's name.
 pub const LAYOUT_ONNX_IMAGE: &str = "onnx-image";
+/// The face encoder layout's name: an image encoder of aligned face crops.
+pub const LAYOUT_FACE_ENCODER: &str = "face-encoder";
+/// The YuNet face detector layout's name.
+pub const LAYOUT_YUNET: &str = "yunet";
+/// The UltraFace face detector layout's name.
+pub const LAYOUT_ULTRAFACE: &str = "ultraface";
+
+/// Every layout, for error messages.
+const LAYOUTS: &[&str] = &[
+    LAYOUT_CLIP,
+    LAYOUT_SENTENCE,
+    LAYOUT_ONNX_IMAGE,
+    LAYOUT_FACE_ENCODER,
+    LAYOUT_YUNET,
+    LAYOUT_ULTRAFACE,
+];
 
 /// Options given when a model is added (`WITH (key = value, ...)`), as text.
 pub type ModelOptions = BTreeMap<String, String>;
@@ -53,7 +75,19 @@ const OPTIONS: &[&str] = &[
     "input",
     "output",
     "normalize",
+    "min_score",
+    "nms_iou",
+    "max_side",
 ];
+
+/// A model loaded from the database: it makes embeddings or finds faces.
+#[derive(Debug, Clone)]
+pub enum LoadedModel {
+    /// An image, text or image-text encoder.
+    Embedding(Arc<dyn EmbeddingModel>),
+    /// A face detector.
+    FaceDetector(Arc<dyn FaceDetector>),
+}
 
 /// A model ready to be stored: its description and the files to copy.
 #[derive(Debug)]
@@ -83,7 +117,7 @@ pub fn inspect_model(name: &str, path: &Path, options: &ModelOptions) -> Result<
     }
     let layout = match options.get("layout") {
         Some(layout) => layout.clone(),
-        None if path.is_file() => LAYOUT_ONNX_IMAGE.to_string(),
+        None if path.is_file() => sniff_onnx_layout(path)?.to_string(),
         None if find(path, "vision_model.onnx").is_some()
             || find(path, "text_model.onnx").is_some()
             || path.join("preprocessor_config.json").is_file() =>
@@ -106,16 +140,18 @@ pub fn inspect_model(name: &str, path: &Path, options: &ModelOptions) -> Result<
     match layout.as_str() {
         LAYOUT_CLIP => inspect_clip(name, path, options),
         LAYOUT_SENTENCE => inspect_sentence(name, path, options),
-        LAYOUT_ONNX_IMAGE => inspect_onnx_image(name, path, options),
+        LAYOUT_ONNX_IMAGE => inspect_onnx_image(name, path, options, false),
+        LAYOUT_FACE_ENCODER => inspect_onnx_image(name, path, options, true),
+        LAYOUT_YUNET | LAYOUT_ULTRAFACE => inspect_face_detector(name, path, options, &layout),
         other => Err(plan(format!(
-            "unknown layout '{other}'; reeldb knows '{LAYOUT_CLIP}', '{LAYOUT_SENTENCE}' and \
-             '{LAYOUT_ONNX_IMAGE}'"
+            "unknown layout '{other}'; reeldb knows: {}",
+            LAYOUTS.join(", ")
         ))),
     }
 }
 
 /// Loads a stored model from its checked directory `dir`.
-pub fn load_model(entry: &ModelEntry, dir: &Path) -> Result<Arc<dyn EmbeddingModel>> {
+pub fn load_model(entry: &ModelEntry, dir: &Path) -> Result<LoadedModel> {
     let config = |e: serde_json::Error| {
         DataFusionError::Execution(format!(
             "model '{}' has an unreadable config ({e}); add it again",
@@ -123,7 +159,7 @@ pub fn load_model(entry: &ModelEntry, dir: &Path) -> Result<Arc<dyn EmbeddingMod
         ))
     };
     let dim = entry.dim as usize;
-    Ok(match entry.layout.as_str() {
+    Ok(LoadedModel::Embedding(match entry.layout.as_str() {
         LAYOUT_CLIP => Arc::new(ClipModel::open(
             &entry.name,
             dim,
@@ -136,19 +172,124 @@ pub fn load_model(entry: &ModelEntry, dir: &Path) -> Result<Arc<dyn EmbeddingMod
             dir,
             serde_json::from_value(entry.config.clone()).map_err(config)?,
         )?),
-        LAYOUT_ONNX_IMAGE => Arc::new(OnnxImageModel::open(
+        LAYOUT_ONNX_IMAGE | LAYOUT_FACE_ENCODER => Arc::new(OnnxImageModel::open(
             &entry.name,
             dim,
             dir,
             serde_json::from_value(entry.config.clone()).map_err(config)?,
         )?),
+        LAYOUT_YUNET => {
+            return Ok(LoadedModel::FaceDetector(Arc::new(YunetDetector::open(
+                &entry.name,
+                dir,
+                serde_json::from_value(entry.config.clone()).map_err(config)?,
+            )?)));
+        }
+        LAYOUT_ULTRAFACE => {
+            return Ok(LoadedModel::FaceDetector(Arc::new(
+                UltrafaceDetector::open(
+                    &entry.name,
+                    dir,
+                    serde_json::from_value(entry.config.clone()).map_err(config)?,
+                )?,
+            )));
+        }
         other => {
             return Err(DataFusionError::Execution(format!(
                 "model '{}' has layout '{other}', which this build of reeldb cannot run",
                 entry.name
             )));
         }
+    }))
+}
+
+/// The layout of a single `.onnx` file, from its outputs.
+fn sniff_onnx_layout(path: &Path) -> Result<&'static str> {
+    let mut files = ModelFiles::default();
+    add_with_external_data(&mut files, path, "model.onnx");
+    let staged = stage(&files)?;
+    let session = OnnxSession::open(&staged.path().join("model.onnx"))?;
+    Ok(if looks_like_yunet(&session) {
+        LAYOUT_YUNET
+    } else if looks_like_ultraface(&session) {
+        LAYOUT_ULTRAFACE
+    } else {
+        LAYOUT_ONNX_IMAGE
     })
+}
+
+fn inspect_face_detector(
+    name: &str,
+    path: &Path,
+    options: &ModelOptions,
+    layout: &str,
+) -> Result<InspectedModel> {
+    if !path.is_file() {
+        return Err(plan(format!(
+            "layout '{layout}' takes an .onnx file, and '{}' is not a file",
+            path.display()
+        )));
+    }
+    let mut files = ModelFiles::default();
+    add_with_external_data(&mut files, path, "model.onnx");
+    let staged = stage(&files)?;
+    let session = OnnxSession::open(&staged.path().join("model.onnx"))?;
+    // UltraFace's old export also lists every weight as an input; the image is `input`.
+    let input = match options.get("input") {
+        Some(input) => input.clone(),
+        None if session.input("input").is_some() => "input".to_string(),
+        None => match session.inputs() {
+            [one] => one.name.clone(),
+            many => {
+                return Err(plan(format!(
+                    "the face detector has {} inputs ({}); name the image with input = '...'",
+                    many.len(),
+                    tensor_names(many)
+                )));
+            }
+        },
+    };
+    drop(session);
+    let defaults = DetectorSettings::default();
+    let fraction = |key: &str, default: f32| -> Result<f32> {
+        match option_number(options, key)? {
+            Some(v) if (0.0..=1.0).contains(&v) => Ok(v as f32),
+            Some(v) => Err(plan(format!(
+                "model option {key} = {v} must lie between 0 and 1"
+            ))),
+            None => Ok(default),
+        }
+    };
+    let settings = DetectorSettings {
+        min_score: fraction("min_score", defaults.min_score)?,
+        nms_iou: fraction("nms_iou", defaults.nms_iou)?,
+        max_side: match option_number(options, "max_side")? {
+            Some(v) if v >= 32.0 => v as u32,
+            Some(v) => {
+                return Err(plan(format!(
+                    "model option max_side = {v} must be at least 32"
+                )));
+            }
+            None => defaults.max_side,
+        },
+    };
+    if layout == LAYOUT_YUNET {
+        let config = YunetConfig {
+            model: "model.onnx".into(),
+            input,
+            settings,
+        };
+        YunetDetector::open(name, staged.path(), config.clone())?;
+        describe(name, FACE_DETECTOR_KIND, layout, 0, &config, files)
+    } else {
+        let config = UltrafaceConfig {
+            model: "model.onnx".into(),
+            input,
+            settings,
+        };
+        UltrafaceDetector::open(name, staged.path(), config.clone())?;
+        describe(name, FACE_DETECTOR_KIND, layout, 0, &config, files)
+    }
 }
 
 fn inspect_clip(name: &str, dir: &Path, options: &ModelOptions) -> Result<InspectedModel> {
@@ -216,7 +357,14 @@ fn inspect_clip(name: &str, dir: &Path, options: &ModelOptions) -> Result<Inspec
             config.logit_scale
         )));
     }
-    describe(name, model.kind(), LAYOUT_CLIP, dim, &config, files)
+    describe(
+        name,
+        model.kind().as_str(),
+        LAYOUT_CLIP,
+        dim,
+        &config,
+        files,
+    )
 }
 
 fn inspect_sentence(name: &str, dir: &Path, options: &ModelOptions) -> Result<InspectedModel> {
@@ -265,13 +413,32 @@ fn inspect_sentence(name: &str, dir: &Path, options: &ModelOptions) -> Result<In
     };
     let model = SentenceModel::open(name, 0, staged.path(), config.clone())?;
     let dim = declared_or_option(model.declared_dim(), options, dir)?;
-    describe(name, ModelKind::Text, LAYOUT_SENTENCE, dim, &config, files)
+    describe(
+        name,
+        ModelKind::Text.as_str(),
+        LAYOUT_SENTENCE,
+        dim,
+        &config,
+        files,
+    )
 }
 
-fn inspect_onnx_image(name: &str, path: &Path, options: &ModelOptions) -> Result<InspectedModel> {
+/// An image encoder in one `.onnx` file; a `face` encoder gets ArcFace-style defaults
+/// (`(x - 127.5) / 128`) and takes aligned face crops.
+fn inspect_onnx_image(
+    name: &str,
+    path: &Path,
+    options: &ModelOptions,
+    face: bool,
+) -> Result<InspectedModel> {
+    let layout = if face {
+        LAYOUT_FACE_ENCODER
+    } else {
+        LAYOUT_ONNX_IMAGE
+    };
     if !path.is_file() {
         return Err(plan(format!(
-            "layout '{LAYOUT_ONNX_IMAGE}' takes an .onnx file, and '{}' is not a file",
+            "layout '{layout}' takes an .onnx file, and '{}' is not a file",
             path.display()
         )));
     }
@@ -332,9 +499,19 @@ fn inspect_onnx_image(name: &str, path: &Path, options: &ModelOptions) -> Result
             Resize::Exact { width, height }
         },
         crop,
-        scale: option_number(options, "scale")?.map_or(1.0 / 255.0, |s| s as f32),
-        mean: option_triple(options, "mean")?.unwrap_or([0.485, 0.456, 0.406]),
-        std: option_triple(options, "std")?.unwrap_or([0.229, 0.224, 0.225]),
+        scale: option_number(options, "scale")?
+            .map(|s| s as f32)
+            .unwrap_or(if face { 1.0 } else { 1.0 / 255.0 }),
+        mean: option_triple(options, "mean")?.unwrap_or(if face {
+            [127.5; 3]
+        } else {
+            [0.485, 0.456, 0.406]
+        }),
+        std: option_triple(options, "std")?.unwrap_or(if face {
+            [128.0; 3]
+        } else {
+            [0.229, 0.224, 0.225]
+        }),
         bgr: option_bool(options, "bgr")?.unwrap_or(false),
         filter: options
             .get("filter")
@@ -348,22 +525,16 @@ fn inspect_onnx_image(name: &str, path: &Path, options: &ModelOptions) -> Result
         output,
         preprocess,
         normalize: option_bool(options, "normalize")?.unwrap_or(true),
+        face,
     };
     let model = OnnxImageModel::open(name, 0, staged.path(), config.clone())?;
     let dim = declared_or_option(model.declared_dim(), options, path)?;
-    describe(
-        name,
-        ModelKind::Image,
-        LAYOUT_ONNX_IMAGE,
-        dim,
-        &config,
-        files,
-    )
+    describe(name, ModelKind::Image.as_str(), layout, dim, &config, files)
 }
 
 fn describe(
     name: &str,
-    kind: ModelKind,
+    kind: &str,
     layout: &str,
     dim: usize,
     config: &impl serde::Serialize,
@@ -374,7 +545,7 @@ fn describe(
     Ok(InspectedModel {
         description: ModelDescription {
             name: name.to_string(),
-            kind: kind.as_str().to_string(),
+            kind: kind.to_string(),
             layout: layout.to_string(),
             dim: dim as u32,
             config,

@@ -2,6 +2,7 @@
 //! share, `model_args` what the model functions share.
 
 pub mod classify;
+pub mod detect_faces;
 pub mod distance;
 pub mod embed;
 pub mod embed_image;
