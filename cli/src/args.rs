@@ -72,6 +72,26 @@ pub enum ModelAction {
         #[arg(long = "option", short = 'o', value_name = "KEY=VALUE")]
         options: Vec<String>,
     },
+    /// Download a model from a model source (REELDB_MODEL_BASE_URL or --base-url), check
+    /// every file's SHA-256, and keep it in the models directory; with --into, add it to a
+    /// database too. A failed download leaves nothing behind.
+    Pull {
+        /// The model's name in the source.
+        name: String,
+        /// Also add the model to this database.
+        #[arg(long, value_name = "DATABASE")]
+        into: Option<PathBuf>,
+        /// The name to add it under (default: its name in the source).
+        #[arg(long = "as", value_name = "NAME")]
+        add_as: Option<String>,
+        /// The model source: a URL with one directory per model, each with reeldb-model.json.
+        #[arg(long, value_name = "URL", env = "REELDB_MODEL_BASE_URL")]
+        base_url: Option<String>,
+        /// Where pulled models are kept (default: REELDB_MODELS_DIR, else
+        /// ~/.cache/reeldb/models).
+        #[arg(long, value_name = "DIR")]
+        models_dir: Option<PathBuf>,
+    },
     /// List the database's models.
     List {
         /// The database directory.

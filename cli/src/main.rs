@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod model_pull;
 mod output;
 mod runner;
 mod shell;
@@ -47,7 +48,9 @@ fn run() -> Result<ExitCode> {
         return query(&mut runner, &sql, format, output.as_deref());
     }
     if let Some(Command::Model { action }) = args.command {
-        let (database, sql) = model_statement(action)?;
+        let Some((database, sql)) = model_statement(action)? else {
+            return Ok(ExitCode::SUCCESS);
+        };
         let mut runner = Runner::new(open(&database, false)?, Format::Table)?;
         return query(&mut runner, &sql, Format::Table, None);
     }
@@ -138,21 +141,37 @@ fn query(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The SQL statement a `reeldb model ...` command stands for, and its database.
-fn model_statement(action: ModelAction) -> Result<(PathBuf, String)> {
-    let quote = |text: &str| format!("'{}'", text.replace('\'', "''"));
-    Ok(match action {
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `CREATE MODEL name FROM 'path' WITH (key = 'value', ...)`.
+fn create_model_sql(name: &str, path: &std::path::Path, options: Vec<(String, String)>) -> String {
+    let mut sql = format!(
+        "CREATE MODEL {} FROM {}",
+        quote(name),
+        quote(&path.display().to_string())
+    );
+    let pairs: Vec<String> = options
+        .iter()
+        .map(|(key, value)| format!("{} = {}", key.trim(), quote(value.trim())))
+        .collect();
+    if !pairs.is_empty() {
+        sql.push_str(&format!(" WITH ({})", pairs.join(", ")));
+    }
+    sql
+}
+
+/// The SQL statement a `reeldb model ...` command stands for, and its database; `None` when
+/// the command has nothing to run in a database (a pull without `--into`).
+fn model_statement(action: ModelAction) -> Result<Option<(PathBuf, String)>> {
+    Ok(Some(match action {
         ModelAction::Add {
             database,
             name,
             path,
             options,
         } => {
-            let mut sql = format!(
-                "CREATE MODEL {} FROM {}",
-                quote(&name),
-                quote(&path.display().to_string())
-            );
             let mut pairs = Vec::new();
             for option in &options {
                 let Some((key, value)) = option.split_once('=') else {
@@ -160,16 +179,43 @@ fn model_statement(action: ModelAction) -> Result<(PathBuf, String)> {
                         "--option takes KEY=VALUE, as in --option size=112; got '{option}'"
                     );
                 };
-                pairs.push(format!("{} = {}", key.trim(), quote(value.trim())));
+                pairs.push((key.to_string(), value.to_string()));
             }
-            if !pairs.is_empty() {
-                sql.push_str(&format!(" WITH ({})", pairs.join(", ")));
-            }
-            (database, sql)
+            (database, create_model_sql(&name, &path, pairs))
+        }
+        ModelAction::Pull {
+            name,
+            into,
+            add_as,
+            base_url,
+            models_dir,
+        } => {
+            let Some(base_url) = base_url else {
+                anyhow::bail!(
+                    "no model source: pass --base-url URL or set {} (a server with one \
+                     directory per model, each with {})",
+                    model_pull::BASE_URL_VAR,
+                    model_pull::DESCRIPTION_FILE
+                );
+            };
+            let models_dir = match models_dir {
+                Some(dir) => dir,
+                None => model_pull::default_models_dir()?,
+            };
+            let pulled = model_pull::pull(&name, &base_url, &models_dir, &mut std::io::stderr())?;
+            println!("{}", pulled.path.display());
+            let Some(database) = into else {
+                return Ok(None);
+            };
+            let options = pulled.options.into_iter().collect();
+            (
+                database,
+                create_model_sql(&add_as.unwrap_or(name), &pulled.path, options),
+            )
         }
         ModelAction::List { database } => (database, "SHOW MODELS".into()),
         ModelAction::Remove { database, name } => {
             (database, format!("DROP MODEL {}", quote(&name)))
         }
-    })
+    }))
 }
