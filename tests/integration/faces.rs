@@ -266,6 +266,7 @@ fn faces_unnest_to_rows_and_an_image_without_faces_has_none() {
         .to_string();
     assert!(shown.contains("face-detector"), "{shown}");
     assert!(shown.contains("face-encoder"), "{shown}");
+    assert!(shown.contains("faces.embedding"), "{shown}");
 }
 
 #[test]

@@ -21,6 +21,8 @@
 //! look alike to it, the same person in two places does not, and it cannot compare images
 //! with text. It finds near-duplicates, repeated graphics and visually similar shots.
 
+use std::sync::LazyLock;
+
 use image::RgbImage;
 use image::imageops::thumbnail;
 
@@ -55,7 +57,7 @@ pub fn global_descriptor(image: &RgbImage) -> Vec<f32> {
     for (x, y, pixel) in small.enumerate_pixels() {
         let [r, g, b] = pixel.0.map(|c| c as f32 / 255.0);
         colour[hsv_bin(r, g, b)] += 1.0;
-        let (l, a, bb) = srgb_to_lab(r, g, b);
+        let (l, a, bb) = srgb_to_lab(pixel.0);
         let cell = (y as usize * GRID / side) * GRID + x as usize * GRID / side;
         let lab_bin =
             usize::from(l >= 50.0) * 4 + usize::from(a >= 0.0) * 2 + usize::from(bb >= 0.0);
@@ -96,16 +98,22 @@ fn hsv_bin(r: f32, g: f32, b: f32) -> usize {
     (h * SATURATION_BINS + s) * VALUE_BINS + v
 }
 
-/// sRGB (0..1) to CIELAB under D65: L* in 0..100, a* and b* roughly -100..100.
-fn srgb_to_lab(r: f32, g: f32, b: f32) -> (f32, f32, f32) {
-    let linear = |c: f32| {
+/// Linear light of each 8-bit sRGB value: the transfer curve computed once, not three
+/// `powf` per pixel.
+static SRGB_TO_LINEAR: LazyLock<[f32; 256]> = LazyLock::new(|| {
+    std::array::from_fn(|i| {
+        let c = i as f32 / 255.0;
         if c <= 0.04045 {
             c / 12.92
         } else {
             ((c + 0.055) / 1.055).powf(2.4)
         }
-    };
-    let (r, g, b) = (linear(r), linear(g), linear(b));
+    })
+});
+
+/// 8-bit sRGB to CIELAB under D65: L* in 0..100, a* and b* roughly -100..100.
+fn srgb_to_lab(rgb: [u8; 3]) -> (f32, f32, f32) {
+    let [r, g, b] = rgb.map(|c| SRGB_TO_LINEAR[c as usize]);
     let x = (0.412_456_4 * r + 0.357_576_1 * g + 0.180_437_5 * b) / 0.950_47;
     let y = 0.212_672_9 * r + 0.715_152_2 * g + 0.072_175 * b;
     let z = (0.019_333_9 * r + 0.119_192 * g + 0.950_304_1 * b) / 1.088_83;

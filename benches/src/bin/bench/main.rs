@@ -16,10 +16,14 @@
 //! `ann` measures nearest-neighbour search: index build, queries per second and recall@10
 //! against `ef_search` on 1 and 2 threads, the same through SQL, exact-scan speed against the
 //! machine's memory bandwidth, and hnswlib on the same data (see `ann.rs`).
+//!
+//! `models` measures images per second through `embed_image()` with the built-in model and an
+//! ONNX model, against onnxruntime's Python API on the same images (see `models.rs`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ann;
+mod models;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -277,7 +281,8 @@ async fn core(options: Options) -> Result<(), Box<dyn std::error::Error>> {
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: reeldb-bench core [--rows N] [--dim D] [--dir DIR] [--repeat R]\n       \
-                 reeldb-bench ann (--base F --query F [--truth F] | --synthetic NxD) [options]";
+                 reeldb-bench ann (--base F --query F [--truth F] | --synthetic NxD) [options]\n       \
+                 reeldb-bench models [--images N] [--dir DIR] [--repeat R] [--python]";
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -291,6 +296,7 @@ fn main() -> std::process::ExitCode {
             }
         },
         Some("ann") => runtime.block_on(ann::run(&args[1..])),
+        Some("models") => runtime.block_on(models::run(&args[1..])),
         _ => {
             eprintln!("{usage}");
             return std::process::ExitCode::from(2);
