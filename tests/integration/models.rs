@@ -383,7 +383,7 @@ fn model_errors_name_the_problem() {
         &format!("CREATE MODEL broken FROM '{}'", corrupt.display()),
     );
     assert!(
-        err.contains("corrupt.onnx") || err.contains("ONNX"),
+        err.contains("corrupt.onnx") && err.contains("complete ONNX file"),
         "{err}"
     );
     assert_eq!(texts(&sql(&db, "SHOW MODELS"), 0), vec!["builtin", "clip"]);

@@ -203,12 +203,10 @@ pub fn load_model(entry: &ModelEntry, dir: &Path) -> Result<LoadedModel> {
     }))
 }
 
-/// The layout of a single `.onnx` file, from its outputs.
+/// The layout of a single `.onnx` file, from its outputs. The file is opened where it is, so
+/// that an error names it.
 fn sniff_onnx_layout(path: &Path) -> Result<&'static str> {
-    let mut files = ModelFiles::default();
-    add_with_external_data(&mut files, path, "model.onnx");
-    let staged = stage(&files)?;
-    let session = OnnxSession::open(&staged.path().join("model.onnx"))?;
+    let session = OnnxSession::open(path)?;
     Ok(if looks_like_yunet(&session) {
         LAYOUT_YUNET
     } else if looks_like_ultraface(&session) {

@@ -130,9 +130,11 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
         })?;
         decode.push(n / started.elapsed().as_secs_f64());
     }
-    emit(json!({"bench": "models", "pipeline": "decode only (image crate, rayon)",
+    emit(
+        json!({"bench": "models", "pipeline": "decode only (image crate, rayon)",
                 "images": paths.len(), "threads": threads,
-                "images_per_second": median(decode)}));
+                "images_per_second": median(decode)}),
+    );
 
     let db_dir = options.dir.join("models-bench.reeldb");
     let _ = std::fs::remove_dir_all(&db_dir);
@@ -168,9 +170,11 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
             assert_eq!(rows, paths.len());
             rates.push(n / started.elapsed().as_secs_f64());
         }
-        emit(json!({"bench": "models", "pipeline": format!("reeldb embed_image(path, '{model}')"),
+        emit(
+            json!({"bench": "models", "pipeline": format!("reeldb embed_image(path, '{model}')"),
                     "images": paths.len(), "threads": threads,
-                    "images_per_second": median(rates)}));
+                    "images_per_second": median(rates)}),
+        );
     }
 
     if options.python {
