@@ -4,18 +4,9 @@
 //!
 //! Needs ONNX Runtime (tests/requirements.txt, which `scripts/test` installs).
 
-use std::path::{Path, PathBuf};
-
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Float32Type;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
-}
-
-fn image(name: &str) -> String {
-    fixtures().join("images").join(name).display().to_string()
-}
+use reeldb_tests::{fixture_image as image, fixtures, sql, sql_error as error};
 
 fn face_model(file: &str) -> String {
     fixtures()
@@ -23,18 +14,6 @@ fn face_model(file: &str) -> String {
         .join(file)
         .display()
         .to_string()
-}
-
-fn sql(db: &reeldb::Database, statement: &str) -> Vec<RecordBatch> {
-    db.sql_blocking(statement)
-        .unwrap_or_else(|e| panic!("{statement}: {e}"))
-}
-
-fn error(db: &reeldb::Database, statement: &str) -> String {
-    match db.sql_blocking(statement) {
-        Ok(_) => panic!("{statement} should fail"),
-        Err(e) => e.to_string(),
-    }
 }
 
 /// One face as the test reads it back.

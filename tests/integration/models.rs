@@ -5,20 +5,13 @@
 //! Needs Python with `onnx`, `numpy` and `onnxruntime` (tests/requirements.txt, which
 //! `scripts/test` installs).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Float64Type, Int32Type};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
-}
-
-fn image(name: &str) -> String {
-    fixtures().join("images").join(name).display().to_string()
-}
+use reeldb_tests::{fixture_image as image, fixtures, sql, sql_error as error};
 
 /// The tiny CLIP models, made once per test run.
 fn tiny_clip() -> &'static Path {
@@ -45,18 +38,6 @@ fn tiny_clip() -> &'static Path {
 
 fn open(dir: &tempfile::TempDir) -> reeldb::Database {
     reeldb::Database::open(dir.path().join("models.reeldb")).unwrap()
-}
-
-fn sql(db: &reeldb::Database, statement: &str) -> Vec<RecordBatch> {
-    db.sql_blocking(statement)
-        .unwrap_or_else(|e| panic!("{statement}: {e}"))
-}
-
-fn error(db: &reeldb::Database, statement: &str) -> String {
-    match db.sql_blocking(statement) {
-        Ok(_) => panic!("{statement} should fail"),
-        Err(e) => e.to_string(),
-    }
 }
 
 fn floats(batches: &[RecordBatch], column: usize) -> Vec<f64> {

@@ -1,7 +1,33 @@
 //! Helpers shared by reeldb's cross-crate tests.
 
-use arrow::array::Array;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, RecordBatch};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
+
+/// The shared test material (`../shared/fixtures`, beside the clone).
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
+}
+
+/// The path of a fixture photo, as SQL text.
+pub fn fixture_image(name: &str) -> String {
+    fixtures().join("images").join(name).display().to_string()
+}
+
+/// Runs `statement`, panicking with the statement and the error if it fails.
+pub fn sql(db: &reeldb::Database, statement: &str) -> Vec<RecordBatch> {
+    db.sql_blocking(statement)
+        .unwrap_or_else(|e| panic!("{statement}: {e}"))
+}
+
+/// The error `statement` fails with, panicking if it succeeds.
+pub fn sql_error(db: &reeldb::Database, statement: &str) -> String {
+    match db.sql_blocking(statement) {
+        Ok(_) => panic!("{statement} should fail"),
+        Err(e) => e.to_string(),
+    }
+}
 
 /// Formats one cell the way the `.slt` files expect: `NULL` for NULL, `(empty)` for an empty
 /// string, Arrow's display form otherwise.

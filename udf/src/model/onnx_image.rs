@@ -7,7 +7,7 @@ use datafusion::common::{DataFusionError, Result};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-use super::onnx_session::{InputTensor, OnnxSession, tensor_names};
+use super::onnx_session::{InputTensor, OnnxSession};
 use super::preprocess::ImagePreprocess;
 use super::{EmbeddingModel, ModelKind, check_output, normalise_rows};
 
@@ -48,22 +48,8 @@ impl OnnxImageModel {
     /// Opens the model in `dir`, checking that its input takes the preprocessed size.
     pub fn open(name: &str, dim: usize, dir: &Path, config: OnnxImageConfig) -> Result<Self> {
         let session = OnnxSession::open(&dir.join(&config.model))?;
-        let input = session.input(&config.input).ok_or_else(|| {
-            DataFusionError::Plan(format!(
-                "the ONNX model '{}' has no input '{}'; its inputs are: {}",
-                session.path().display(),
-                config.input,
-                tensor_names(session.inputs())
-            ))
-        })?;
-        if session.output(&config.output).is_none() {
-            return Err(DataFusionError::Plan(format!(
-                "the ONNX model '{}' has no output '{}'; its outputs are: {}",
-                session.path().display(),
-                config.output,
-                tensor_names(session.outputs())
-            )));
-        }
+        let input = session.require_input(&config.input)?;
+        session.require_output(&config.output)?;
         let (width, height) = config.preprocess.output_size();
         let shape = &input.shape;
         let fits = shape.len() == 4

@@ -135,6 +135,26 @@ impl OnnxSession {
         self.outputs.iter().find(|o| o.name == name)
     }
 
+    /// The input called `name`, or an error listing the inputs there are.
+    pub fn require_input(&self, name: &str) -> Result<&TensorSpec> {
+        self.input(name)
+            .ok_or_else(|| self.missing("input", name, &self.inputs))
+    }
+
+    /// The output called `name`, or an error listing the outputs there are.
+    pub fn require_output(&self, name: &str) -> Result<&TensorSpec> {
+        self.output(name)
+            .ok_or_else(|| self.missing("output", name, &self.outputs))
+    }
+
+    fn missing(&self, what: &str, name: &str, there: &[TensorSpec]) -> DataFusionError {
+        DataFusionError::Plan(format!(
+            "the ONNX model '{}' has no {what} '{name}'; its {what}s are: {}",
+            self.path.display(),
+            tensor_names(there)
+        ))
+    }
+
     /// Runs the model on `inputs` (by name) and returns the requested `outputs` as `f32`
     /// values with their shapes, in the order asked.
     pub fn run(

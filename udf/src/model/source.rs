@@ -222,16 +222,7 @@ fn inspect_face_detector(
     options: &ModelOptions,
     layout: &str,
 ) -> Result<InspectedModel> {
-    if !path.is_file() {
-        return Err(plan(format!(
-            "layout '{layout}' takes an .onnx file, and '{}' is not a file",
-            path.display()
-        )));
-    }
-    let mut files = ModelFiles::default();
-    add_with_external_data(&mut files, path, "model.onnx");
-    let staged = stage(&files)?;
-    let session = OnnxSession::open(&staged.path().join("model.onnx"))?;
+    let (files, staged, session) = stage_onnx_file(path, layout)?;
     // UltraFace's old export also lists every weight as an input; the image is `input`.
     let input = match options.get("input") {
         Some(input) => input.clone(),
@@ -434,16 +425,7 @@ fn inspect_onnx_image(
     } else {
         LAYOUT_ONNX_IMAGE
     };
-    if !path.is_file() {
-        return Err(plan(format!(
-            "layout '{layout}' takes an .onnx file, and '{}' is not a file",
-            path.display()
-        )));
-    }
-    let mut files = ModelFiles::default();
-    add_with_external_data(&mut files, path, "model.onnx");
-    let staged = stage(&files)?;
-    let session = OnnxSession::open(&staged.path().join("model.onnx"))?;
+    let (files, staged, session) = stage_onnx_file(path, layout)?;
     let input = match options.get("input") {
         Some(input) => input.clone(),
         None => {
@@ -550,6 +532,25 @@ fn describe(
         },
         files,
     })
+}
+
+/// The files of a model that is one `.onnx` file (with its external data), staged under the
+/// name they are stored with, and the file opened there.
+fn stage_onnx_file(
+    path: &Path,
+    layout: &str,
+) -> Result<(ModelFiles, tempfile::TempDir, OnnxSession)> {
+    if !path.is_file() {
+        return Err(plan(format!(
+            "layout '{layout}' takes an .onnx file, and '{}' is not a file",
+            path.display()
+        )));
+    }
+    let mut files = ModelFiles::default();
+    add_with_external_data(&mut files, path, "model.onnx");
+    let staged = stage(&files)?;
+    let session = OnnxSession::open(&staged.path().join("model.onnx"))?;
+    Ok((files, staged, session))
 }
 
 /// Links (or copies) the files into a temporary directory under the names they will be

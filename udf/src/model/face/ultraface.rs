@@ -54,18 +54,14 @@ impl UltrafaceDetector {
                 tensor_names(session.outputs())
             )));
         }
-        let shape = session
-            .input(&config.input)
-            .map(|i| i.shape.clone())
-            .unwrap_or_default();
+        let shape = session.require_input(&config.input)?.shape.clone();
         let size = match shape.as_slice() {
             [_, 3, h, w] if *h > 0 && *w > 0 => (*w as u32, *h as u32),
             _ => {
                 return Err(DataFusionError::Plan(format!(
                     "the UltraFace input '{}' has shape {shape:?}; expected a fixed \
-                     [1, 3, H, W] (the models' inputs are: {})",
-                    config.input,
-                    tensor_names(session.inputs())
+                     [1, 3, H, W]",
+                    config.input
                 )));
             }
         };

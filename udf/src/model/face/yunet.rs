@@ -75,14 +75,7 @@ impl YunetDetector {
                 tensor_names(session.outputs())
             )));
         }
-        let input = session.input(&config.input).ok_or_else(|| {
-            DataFusionError::Plan(format!(
-                "the ONNX model '{}' has no input '{}'; its inputs are: {}",
-                session.path().display(),
-                config.input,
-                tensor_names(session.inputs())
-            ))
-        })?;
+        let input = session.require_input(&config.input)?;
         let shape = input.shape.clone();
         if shape.len() != 4 || (shape[1] != 3 && shape[1] != -1) {
             return Err(DataFusionError::Plan(format!(
