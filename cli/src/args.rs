@@ -65,10 +65,10 @@ pub enum ModelAction {
         /// The model's name.
         name: String,
         /// The model directory (CLIP or sentence-transformer, Hugging Face ONNX layout) or an
-        /// .onnx image encoder.
+        /// .onnx file: a face detector (YuNet, UltraFace) or an image encoder.
         path: PathBuf,
-        /// A model option, KEY=VALUE (size=112, mean=127.5, std=128, logit_scale=100, ...);
-        /// may be repeated.
+        /// A model option, KEY=VALUE (layout=face-encoder, size=112, min_score=0.8,
+        /// logit_scale=100, ...); may be repeated.
         #[arg(long = "option", short = 'o', value_name = "KEY=VALUE")]
         options: Vec<String>,
     },
