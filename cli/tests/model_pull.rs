@@ -183,6 +183,21 @@ fn reeldb(args: &[&str], cwd: &Path) -> Output {
         .expect("start reeldb")
 }
 
+/// `reeldb model pull NAME --base-url .. --models-dir MODELS EXTRA...` in `cwd`.
+fn pull(server: &Server, name: &str, models: &Path, extra: &[&str], cwd: &Path) -> Output {
+    let mut args = vec![
+        "model",
+        "pull",
+        name,
+        "--base-url",
+        &server.base_url,
+        "--models-dir",
+        models.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    reeldb(&args, cwd)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -207,20 +222,8 @@ fn a_pulled_model_is_checked_kept_and_added_to_a_database() {
     let dir = tempfile::tempdir().unwrap();
     let models: PathBuf = dir.path().join("models");
     let models_arg = models.to_str().unwrap();
-    let pull = [
-        "model",
-        "pull",
-        "mobilefacenet",
-        "--base-url",
-        &server.base_url,
-        "--models-dir",
-        models_arg,
-        "--into",
-        "news.reeldb",
-        "--as",
-        "faces",
-    ];
-    let out = reeldb(&pull, dir.path());
+    let into = ["--into", "news.reeldb", "--as", "faces"];
+    let out = pull(&server, "mobilefacenet", &models, &into, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stored = models.join("mobilefacenet/model.onnx");
     assert_eq!(text(&out.stdout).lines().next(), stored.to_str());
@@ -260,18 +263,7 @@ fn a_pulled_model_is_checked_kept_and_added_to_a_database() {
 
     // A damaged local copy is downloaded again and replaced.
     std::fs::write(&stored, b"damaged").unwrap();
-    let out = reeldb(
-        &[
-            "model",
-            "pull",
-            "mobilefacenet",
-            "--base-url",
-            &server.base_url,
-            "--models-dir",
-            models_arg,
-        ],
-        dir.path(),
-    );
+    let out = pull(&server, "mobilefacenet", &models, &[], dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(server.requests("/mobilefacenet/model.onnx"), 2);
     assert_eq!(
@@ -280,20 +272,8 @@ fn a_pulled_model_is_checked_kept_and_added_to_a_database() {
     );
 
     // A detector is recognised from the file itself.
-    let out = reeldb(
-        &[
-            "model",
-            "pull",
-            "yunet",
-            "--base-url",
-            &server.base_url,
-            "--models-dir",
-            models_arg,
-            "--into",
-            "news.reeldb",
-        ],
-        dir.path(),
-    );
+    let into = ["--into", "news.reeldb"];
+    let out = pull(&server, "yunet", &models, &into, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = reeldb(&["model", "list", "news.reeldb"], dir.path());
     assert!(
@@ -308,23 +288,7 @@ fn failed_pulls_say_why_and_leave_nothing_behind() {
     let server = Server::start(routes());
     let dir = tempfile::tempdir().unwrap();
     let models = dir.path().join("models");
-    let models_arg = models.to_str().unwrap();
-    let pull = |name: &str| {
-        reeldb(
-            &[
-                "model",
-                "pull",
-                name,
-                "--base-url",
-                &server.base_url,
-                "--models-dir",
-                models_arg,
-                "--into",
-                "news.reeldb",
-            ],
-            dir.path(),
-        )
-    };
+    let into = ["--into", "news.reeldb"];
     let size = fixture("mobilefacenet_foamliu.onnx").len();
     let cases = [
         ("tampered", "has SHA-256".to_string()),
@@ -334,7 +298,7 @@ fn failed_pulls_say_why_and_leave_nothing_behind() {
         ("../up", "is not a model name".to_string()),
     ];
     for (name, expected) in cases {
-        let out = pull(name);
+        let out = pull(&server, name, &models, &into, dir.path());
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
         assert!(stderr.contains(&expected), "{name}: {stderr}");
