@@ -287,6 +287,14 @@ fn face_functions_explain_wrong_models_and_bad_images() {
     let err = error(
         &db,
         &format!(
+            "CREATE MODEL tiny FROM '{}' WITH (max_side = 16)",
+            face_model("yunet_s_dynamic.onnx")
+        ),
+    );
+    assert!(err.contains("at least 32"), "{err}");
+    let err = error(
+        &db,
+        &format!(
             "CREATE MODEL wrong FROM '{}' WITH (layout = 'yunet')",
             face_model("mobilefacenet_foamliu.onnx")
         ),

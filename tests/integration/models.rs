@@ -40,6 +40,17 @@ fn open(dir: &tempfile::TempDir) -> reeldb::Database {
     reeldb::Database::open(dir.path().join("models.reeldb")).unwrap()
 }
 
+/// A new database with the split tiny CLIP model added as `clip`.
+fn open_with_clip(dir: &tempfile::TempDir) -> reeldb::Database {
+    let db = open(dir);
+    let split = tiny_clip().join("split");
+    sql(
+        &db,
+        &format!("CREATE MODEL clip FROM '{}'", split.display()),
+    );
+    db
+}
+
 fn floats(batches: &[RecordBatch], column: usize) -> Vec<f64> {
     batches
         .iter()
@@ -150,12 +161,8 @@ fn the_builtin_model_finds_near_duplicates_without_any_download() {
 #[test]
 fn clip_models_embed_text_and_images_into_one_space_and_classify() {
     let dir = tempfile::tempdir().unwrap();
-    let db = open(&dir);
+    let db = open_with_clip(&dir);
     let clip = tiny_clip();
-    sql(
-        &db,
-        &format!("CREATE MODEL clip FROM '{}'", clip.join("split").display()),
-    );
     sql(
         &db,
         &format!(
@@ -328,12 +335,8 @@ fn a_sentence_transformer_mean_pools_the_real_tokens() {
 #[test]
 fn model_errors_name_the_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let db = open(&dir);
+    let db = open_with_clip(&dir);
     let clip = tiny_clip();
-    sql(
-        &db,
-        &format!("CREATE MODEL clip FROM '{}'", clip.join("split").display()),
-    );
 
     let err = error(&db, "SELECT embed('nope', 'red')");
     assert!(

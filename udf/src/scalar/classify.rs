@@ -2,7 +2,6 @@
 //! model that made the vector (a CLIP model).
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::{ArrayRef, Float64Array, StructArray};
@@ -46,14 +45,6 @@ pub struct ClassifyFunc {
 }
 
 impl ClassifyFunc {
-    /// The function, finding models in `registry`.
-    pub fn new(registry: Arc<ModelRegistry>) -> Self {
-        ClassifyFunc {
-            registry,
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-
     fn model_of(&self, field: &Field) -> Result<String> {
         let Some(model) = field_model(field) else {
             return plan_err!(
@@ -75,19 +66,7 @@ impl ClassifyFunc {
     }
 }
 
-impl PartialEq for ClassifyFunc {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.registry, &other.registry)
-    }
-}
-
-impl Eq for ClassifyFunc {}
-
-impl Hash for ClassifyFunc {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.name().hash(state);
-    }
-}
+model_function!(ClassifyFunc);
 
 impl ScalarUDFImpl for ClassifyFunc {
     fn name(&self) -> &str {

@@ -1,7 +1,6 @@
 //! `detect_faces(image, detector [, encoder])`: the faces in an image, with their boxes,
 //! scores and landmarks, and with a face encoder, each face's vector.
 
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::{ArrayRef, FixedSizeListArray, Float32Array, ListArray, StructArray};
@@ -69,29 +68,7 @@ pub struct DetectFacesFunc {
     signature: Signature,
 }
 
-impl DetectFacesFunc {
-    /// The function, finding models in `registry`.
-    pub fn new(registry: Arc<ModelRegistry>) -> Self {
-        DetectFacesFunc {
-            registry,
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
-
-impl PartialEq for DetectFacesFunc {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.registry, &other.registry)
-    }
-}
-
-impl Eq for DetectFacesFunc {}
-
-impl Hash for DetectFacesFunc {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.name().hash(state);
-    }
-}
+model_function!(DetectFacesFunc);
 
 /// The fields of one face; `embedding` of `dim` values names the encoder in its metadata.
 fn face_fields(encoder: Option<(&str, usize)>) -> Fields {

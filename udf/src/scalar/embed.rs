@@ -1,6 +1,5 @@
 //! `embed(model, text)`: the vector of a text under a text (or CLIP) model.
 
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock};
 
 use arrow::datatypes::{DataType, FieldRef};
@@ -40,29 +39,7 @@ pub struct EmbedFunc {
     signature: Signature,
 }
 
-impl EmbedFunc {
-    /// The function, finding models in `registry`.
-    pub fn new(registry: Arc<ModelRegistry>) -> Self {
-        EmbedFunc {
-            registry,
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
-
-impl PartialEq for EmbedFunc {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.registry, &other.registry)
-    }
-}
-
-impl Eq for EmbedFunc {}
-
-impl Hash for EmbedFunc {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.name().hash(state);
-    }
-}
+model_function!(EmbedFunc);
 
 impl ScalarUDFImpl for EmbedFunc {
     fn name(&self) -> &str {

@@ -1,7 +1,6 @@
 //! `embed_image(image [, model])`: the vector of an image under a model (the built-in one by
 //! default).
 
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock};
 
 use arrow::datatypes::{DataType, FieldRef};
@@ -52,29 +51,7 @@ pub struct EmbedImageFunc {
     signature: Signature,
 }
 
-impl EmbedImageFunc {
-    /// The function, finding models in `registry`.
-    pub fn new(registry: Arc<ModelRegistry>) -> Self {
-        EmbedImageFunc {
-            registry,
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
-
-impl PartialEq for EmbedImageFunc {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.registry, &other.registry)
-    }
-}
-
-impl Eq for EmbedImageFunc {}
-
-impl Hash for EmbedImageFunc {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.name().hash(state);
-    }
-}
+model_function!(EmbedImageFunc);
 
 impl ScalarUDFImpl for EmbedImageFunc {
     fn name(&self) -> &str {
