@@ -40,6 +40,8 @@ pub enum ReeldbStatement {
     },
     /// `SHOW MODELS`
     ShowModels,
+    /// `INGEST FRAMES | VIDEO | TRANSCRIPT | EMBEDDINGS FROM 'path' [WITH (...)]`
+    Ingest(Ingest),
     /// `ALTER TABLE t ALTER [COLUMN] c SET MODEL m` (or `DROP MODEL`: `model` is `None`)
     SetColumnModel {
         /// The table.
@@ -49,6 +51,42 @@ pub enum ReeldbStatement {
         /// The model its vectors come from, or `None` to forget it.
         model: Option<String>,
     },
+}
+
+/// What an `INGEST` statement reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestKind {
+    /// A directory of frame images.
+    Frames,
+    /// A video file, sampled through ffmpeg.
+    Video,
+    /// A transcript (SRT, WebVTT, JSON).
+    Transcript,
+    /// Precomputed embeddings (JSON lines, `.npy`, Parquet).
+    Embeddings,
+}
+
+impl IngestKind {
+    /// The keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            IngestKind::Frames => "FRAMES",
+            IngestKind::Video => "VIDEO",
+            IngestKind::Transcript => "TRANSCRIPT",
+            IngestKind::Embeddings => "EMBEDDINGS",
+        }
+    }
+}
+
+/// `INGEST kind FROM 'path' ...`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ingest {
+    /// What is read.
+    pub kind: IngestKind,
+    /// The file or directory.
+    pub path: String,
+    /// Options, names lowercased, in the order written.
+    pub options: Vec<(String, OptionValue)>,
 }
 
 /// `CREATE MODEL ...`
@@ -174,6 +212,15 @@ impl fmt::Display for OptionValue {
 impl fmt::Display for ReeldbStatement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ReeldbStatement::Ingest(ingest) => {
+                write!(
+                    f,
+                    "INGEST {} FROM {}",
+                    ingest.kind.keyword(),
+                    string(&ingest.path)
+                )?;
+                write_options(f, &ingest.options, " = ")
+            }
             ReeldbStatement::CopyFrom(copy) => {
                 write!(
                     f,

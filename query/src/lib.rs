@@ -28,6 +28,8 @@ mod ast;
 mod catalog;
 mod copy_from;
 mod error;
+pub mod ingest;
+mod ingest_statement;
 mod model_statements;
 mod parser;
 mod session;
@@ -38,7 +40,7 @@ mod vector_index_statements;
 pub mod vector_search;
 mod vector_type;
 
-pub use ast::{CopyFrom, CreateVectorIndex, OptionValue, ReeldbStatement};
+pub use ast::{CopyFrom, CreateVectorIndex, Ingest, IngestKind, OptionValue, ReeldbStatement};
 pub use catalog::SnapshotSchema;
 pub use copy_from::FileFormat;
 pub use error::{Error, Result};

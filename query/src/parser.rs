@@ -7,7 +7,9 @@ use pest::Parser;
 use pest::iterators::Pair;
 use pest_derive::Parser;
 
-use crate::ast::{CopyFrom, CreateModel, CreateVectorIndex, OptionValue, ReeldbStatement};
+use crate::ast::{
+    CopyFrom, CreateModel, CreateVectorIndex, Ingest, IngestKind, OptionValue, ReeldbStatement,
+};
 use crate::error::{Error, Result};
 
 #[derive(Parser)]
@@ -67,6 +69,7 @@ fn describe(rule: &Rule) -> String {
         Rule::model_name => "a model name".into(),
         Rule::kw_model => "MODEL".into(),
         Rule::index_method => "an index method (HNSW)".into(),
+        Rule::ingest_kind => "FRAMES, VIDEO, TRANSCRIPT or EMBEDDINGS".into(),
         other => format!("{other:?}"),
     }
 }
@@ -178,6 +181,30 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
             Ok(ReeldbStatement::DropModel { name, if_exists })
         }
         Rule::show_models => Ok(ReeldbStatement::ShowModels),
+        Rule::ingest => {
+            let mut ingest = Ingest {
+                kind: IngestKind::Frames,
+                path: String::new(),
+                options: Vec::new(),
+            };
+            for part in pair.into_inner() {
+                match part.as_rule() {
+                    Rule::ingest_kind => {
+                        let keyword = part.into_inner().next().map(|k| k.as_rule());
+                        ingest.kind = match keyword {
+                            Some(Rule::kw_video) => IngestKind::Video,
+                            Some(Rule::kw_transcript) => IngestKind::Transcript,
+                            Some(Rule::kw_embeddings) => IngestKind::Embeddings,
+                            _ => IngestKind::Frames,
+                        };
+                    }
+                    Rule::string => ingest.path = unquote_string(part.as_str()),
+                    Rule::copy_options => ingest.options = statement_options(part),
+                    _ => {}
+                }
+            }
+            Ok(ReeldbStatement::Ingest(ingest))
+        }
         Rule::set_column_model => {
             let mut names = Vec::new();
             let mut model = None;
@@ -290,6 +317,10 @@ mod tests {
             "SHOW MODELS",
             "ALTER TABLE frames ALTER COLUMN clip SET MODEL clip",
             "ALTER TABLE frames ALTER COLUMN clip DROP MODEL",
+            "INGEST FRAMES FROM './frames/' WITH (interval = '4s', model = 'builtin')",
+            "INGEST VIDEO FROM 'broadcast.mp4' WITH (every = 2)",
+            "INGEST TRANSCRIPT FROM 'b.vtt' WITH (video = 'broadcast', align = uniform)",
+            "INGEST EMBEDDINGS FROM 'x.embeds.json' WITH (column = 'vertex')",
         ] {
             let statement = parse(sql);
             assert_eq!(statement.to_string(), sql);

@@ -6,7 +6,7 @@
 //! `DROP TABLE`, `COPY ... FROM`) are planned by DataFusion (or the pest grammar) and then
 //! carried out here in one engine transaction each, so each statement commits atomically.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use arrow::array::{RecordBatch, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -31,6 +31,8 @@ use crate::ast::ReeldbStatement;
 use crate::catalog::SnapshotSchema;
 use crate::copy_from::copy_from;
 use crate::error::{Error, Result};
+use crate::ingest::{IngestControl, NoProgress, Progress};
+use crate::ingest_statement::run_ingest;
 use crate::model_statements::{
     create_model, drop_model, record_inserted_models, set_column_model, show_models,
 };
@@ -62,6 +64,8 @@ pub struct Session {
     ctx: SessionContext,
     catalog: Arc<MemoryCatalogProvider>,
     models: Arc<ModelRegistry>,
+    /// Where `INGEST` statements report progress (shared by clones of the session).
+    ingest_progress: Arc<RwLock<Arc<dyn Progress>>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -113,6 +117,27 @@ impl Session {
             ctx,
             catalog,
             models,
+            ingest_progress: Arc::new(RwLock::new(Arc::new(NoProgress))),
+        }
+    }
+
+    /// Sends the progress of `INGEST` statements to `progress` (the shell draws bars).
+    pub fn set_ingest_progress(&self, progress: Arc<dyn Progress>) {
+        // A poisoned lock only means a panic elsewhere; the value is still a valid sink.
+        match self.ingest_progress.write() {
+            Ok(mut sink) => *sink = progress,
+            Err(poisoned) => *poisoned.into_inner() = progress,
+        }
+    }
+
+    fn ingest_control(&self) -> IngestControl {
+        let progress = match self.ingest_progress.read() {
+            Ok(sink) => Arc::clone(&sink),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        };
+        IngestControl {
+            progress,
+            ..IngestControl::default()
         }
     }
 
@@ -272,6 +297,11 @@ impl Session {
             ReeldbStatement::ShowModels => {
                 let snapshot = self.db.snapshot()?;
                 let batch = show_models(&snapshot)?;
+                let schema = batch.schema();
+                Ok(Box::pin(MemoryStream::try_new(vec![batch], schema, None)?))
+            }
+            ReeldbStatement::Ingest(ingest) => {
+                let batch = run_ingest(self, &ingest, &self.ingest_control()).await?;
                 let schema = batch.schema();
                 Ok(Box::pin(MemoryStream::try_new(vec![batch], schema, None)?))
             }

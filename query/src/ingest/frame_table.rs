@@ -1,0 +1,312 @@
+//! The frames table that ingest fills: its columns, the check that an existing table can take
+//! ingested rows, and the keys of the frames already in it.
+//!
+//! | column      | type                     | what                                              |
+//! |-------------|--------------------------|---------------------------------------------------|
+//! | `video`     | TEXT                     | the video (broadcast) the frame belongs to        |
+//! | `frame`     | BIGINT                   | its number in the video (NULL when unknown)       |
+//! | `ts`        | DOUBLE                   | seconds from the start of the video               |
+//! | `time`      | TIMESTAMP (ms, UTC)      | wall-clock time, where the broadcast start is known |
+//! | `station`   | TEXT                     | broadcaster (TV News Archive names)               |
+//! | `show`      | TEXT                     | show (TV News Archive names)                      |
+//! | `file`      | TEXT                     | image file (relative to the ingested directory) or video file |
+//! | `width`     | INT                      | the frame's size in pixels                        |
+//! | `height`    | INT                      |                                                   |
+//! | `phash`     | BIGINT                   | perceptual hash, as `phash()` computes it         |
+//! | `thumbnail` | BLOB                     | JPEG, longest side 256 px                         |
+//! | one per model, named after it | VECTOR(dim) | the model's embedding, recording the model |
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BinaryBuilder, FixedSizeListArray, Float32Array, Float64Array,
+    Int32Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
+};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef, TimeUnit};
+use datafusion::prelude::SessionContext;
+use reeldb_engine::WriteTransaction;
+use reeldb_engine::vector::{MODEL_METADATA_KEY, vector_item_field, vector_type};
+
+use crate::error::{Error, Result};
+use crate::session::Session;
+use crate::table::ReeldbTable;
+
+/// The table ingest writes frames to unless told otherwise.
+pub const DEFAULT_FRAMES_TABLE: &str = "frames";
+
+/// The columns before the embeddings, in order.
+const FIXED_COLUMNS: usize = 11;
+
+/// The longest side of a stored thumbnail, in pixels.
+pub const THUMBNAIL_SIDE: u32 = 256;
+
+/// A model whose embedding ingest stores: its name (also the column's) and dimension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddingColumn {
+    /// The model's name, which is also the column's.
+    pub model: String,
+    /// The length of its vectors.
+    pub dim: usize,
+}
+
+/// The schema of a frames table with one embedding column per model.
+pub fn frames_schema(models: &[EmbeddingColumn]) -> Result<SchemaRef> {
+    let mut fields = vec![
+        Field::new("video", DataType::Utf8, true),
+        Field::new("frame", DataType::Int64, true),
+        Field::new("ts", DataType::Float64, true),
+        Field::new(
+            "time",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("station", DataType::Utf8, true),
+        Field::new("show", DataType::Utf8, true),
+        Field::new("file", DataType::Utf8, true),
+        Field::new("width", DataType::Int32, true),
+        Field::new("height", DataType::Int32, true),
+        Field::new("phash", DataType::Int64, true),
+        Field::new("thumbnail", DataType::Binary, true),
+    ];
+    debug_assert_eq!(fields.len(), FIXED_COLUMNS);
+    for model in models {
+        let dim = i32::try_from(model.dim).map_err(|_| {
+            Error::Invalid(format!("model '{}' has too many dimensions", model.model))
+        })?;
+        fields.push(
+            Field::new(&model.model, vector_type(dim), true)
+                .with_metadata([(MODEL_METADATA_KEY.to_string(), model.model.clone())].into()),
+        );
+    }
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// Creates `table` for frames with `models`' embeddings, or checks that the existing one has
+/// exactly those columns (ingest appends by position).
+pub fn ensure_frames_table(
+    txn: &mut WriteTransaction,
+    table: &str,
+    models: &[EmbeddingColumn],
+) -> Result<SchemaRef> {
+    let wanted = frames_schema(models)?;
+    if txn.manifest().table(table).is_none() {
+        txn.create_table(table, &wanted)?;
+        return Ok(wanted);
+    }
+    let existing = txn.table(table)?.schema()?;
+    let describe = |schema: &Schema| {
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let same = existing.fields().len() == wanted.fields().len()
+        && existing
+            .fields()
+            .iter()
+            .zip(wanted.fields())
+            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+    if !same {
+        let models_there: Vec<&str> = existing
+            .fields()
+            .iter()
+            .skip(FIXED_COLUMNS)
+            .map(|f| f.name().as_str())
+            .collect();
+        let fix = if existing.fields().len() > FIXED_COLUMNS
+            && existing.fields()[..FIXED_COLUMNS]
+                .iter()
+                .zip(&wanted.fields()[..FIXED_COLUMNS])
+                .all(|(a, b)| a.name() == b.name())
+        {
+            format!(
+                "ingest with the models it has (model = '{}'), or into another table",
+                models_there.join(",")
+            )
+        } else {
+            "ingest into another table (option table = '...')".to_string()
+        };
+        return Err(Error::Invalid(format!(
+            "table '{table}' has the columns ({}), but this ingest writes ({}): {fix}",
+            describe(&existing),
+            describe(&wanted)
+        )));
+    }
+    Ok(existing)
+}
+
+/// What identifies a frame for a re-run: its video, file and number.
+pub type FrameKey = (String, String, Option<i64>);
+
+/// Runs `sql` over the newest version of `table`, which it reads as `t`.
+///
+/// Ingest reads through a bare DataFusion context rather than the [`Session`] it runs in: it
+/// is itself a statement of that session, and a session statement that runs session
+/// statements is a recursive future that cannot be shown to be `Send`.
+pub async fn query_table(session: &Session, table: &str, sql: &str) -> Result<Vec<RecordBatch>> {
+    let snapshot = session.database().snapshot()?;
+    let ctx = SessionContext::new();
+    ctx.register_table("t", Arc::new(ReeldbTable::new(snapshot, table)?))?;
+    Ok(ctx.sql(sql).await?.collect().await?)
+}
+
+/// Whether `table` exists in the newest version.
+pub fn table_exists(session: &Session, table: &str) -> Result<bool> {
+    Ok(session
+        .database()
+        .snapshot()?
+        .manifest()
+        .table(table)
+        .is_some())
+}
+
+/// The keys of the frames already in `table` (none if it does not exist).
+pub async fn existing_frame_keys(session: &Session, table: &str) -> Result<HashSet<FrameKey>> {
+    if !table_exists(session, table)? {
+        return Ok(HashSet::new());
+    }
+    let mut keys = HashSet::new();
+    for batch in query_table(session, table, "SELECT video, file, frame FROM t").await? {
+        let video = batch.column(0).as_string::<i32>();
+        let file = batch.column(1).as_string::<i32>();
+        let frame = batch.column(2).as_primitive::<Int64Type>();
+        for row in 0..batch.num_rows() {
+            keys.insert((
+                video.value(row).to_string(),
+                file.value(row).to_string(),
+                frame.is_valid(row).then(|| frame.value(row)),
+            ));
+        }
+    }
+    Ok(keys)
+}
+
+/// The timestamps of every frame of each video in `table`, ordered: `(frame, ts)` pairs.
+pub async fn frame_times(session: &Session, table: &str, video: &str) -> Result<Vec<(i64, f64)>> {
+    if !table_exists(session, table)? {
+        return Err(Error::Invalid(format!(
+            "there is no table '{table}' of frames to align the transcript with: ingest the \
+             video's frames first (INGEST FRAMES or INGEST VIDEO)"
+        )));
+    }
+    let query = format!(
+        "SELECT frame, ts FROM t WHERE video = '{}' AND frame IS NOT NULL AND ts IS NOT NULL \
+         ORDER BY ts, frame",
+        video.replace('\'', "''")
+    );
+    let mut times = Vec::new();
+    for batch in query_table(session, table, &query).await? {
+        let frame = batch.column(0).as_primitive::<Int64Type>();
+        let ts = batch.column(1).as_primitive::<Float64Type>();
+        times.extend((0..batch.num_rows()).map(|row| (frame.value(row), ts.value(row))));
+    }
+    Ok(times)
+}
+
+/// One frame ready to be written.
+#[derive(Debug, Clone)]
+pub struct FrameRow {
+    /// Where the frame comes from.
+    pub meta: FrameMeta,
+    /// Its size in pixels.
+    pub width: u32,
+    /// Its size in pixels.
+    pub height: u32,
+    /// `phash()` of the frame.
+    pub phash: i64,
+    /// The JPEG thumbnail.
+    pub thumbnail: Vec<u8>,
+    /// One embedding per model, in the table's order.
+    pub embeddings: Vec<Vec<f32>>,
+}
+
+/// Where a frame comes from and when it was shown.
+#[derive(Debug, Clone, Default)]
+pub struct FrameMeta {
+    /// The video's id.
+    pub video: String,
+    /// The frame's number in its video.
+    pub frame: Option<i64>,
+    /// Seconds from the video's start.
+    pub ts: Option<f64>,
+    /// Wall-clock time in ms since the epoch (UTC).
+    pub time_ms: Option<i64>,
+    /// Broadcaster.
+    pub station: Option<String>,
+    /// Show.
+    pub show: Option<String>,
+    /// Image file (relative to the ingested directory) or video file.
+    pub file: String,
+}
+
+impl FrameMeta {
+    /// The frame's re-run key.
+    pub fn key(&self) -> FrameKey {
+        (self.video.clone(), self.file.clone(), self.frame)
+    }
+}
+
+/// The record batch for `rows`, in the columns of [`frames_schema`].
+pub fn frames_batch(schema: &SchemaRef, rows: &[FrameRow]) -> Result<RecordBatch> {
+    let text = |f: &dyn Fn(&FrameRow) -> Option<&str>| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<StringArray>())
+    };
+    let mut thumbnails =
+        BinaryBuilder::with_capacity(rows.len(), rows.iter().map(|r| r.thumbnail.len()).sum());
+    for row in rows {
+        thumbnails.append_value(&row.thumbnail);
+    }
+    let time_zone = match schema.field(3).data_type() {
+        DataType::Timestamp(_, zone) => zone.clone(),
+        _ => None,
+    };
+    let mut columns: Vec<ArrayRef> = vec![
+        text(&|r| Some(r.meta.video.as_str())),
+        Arc::new(rows.iter().map(|r| r.meta.frame).collect::<Int64Array>()),
+        Arc::new(rows.iter().map(|r| r.meta.ts).collect::<Float64Array>()),
+        Arc::new(
+            rows.iter()
+                .map(|r| r.meta.time_ms)
+                .collect::<TimestampMillisecondArray>()
+                .with_timezone_opt(time_zone),
+        ),
+        text(&|r| r.meta.station.as_deref()),
+        text(&|r| r.meta.show.as_deref()),
+        text(&|r| Some(r.meta.file.as_str())),
+        Arc::new(
+            rows.iter()
+                .map(|r| Some(r.width as i32))
+                .collect::<Int32Array>(),
+        ),
+        Arc::new(
+            rows.iter()
+                .map(|r| Some(r.height as i32))
+                .collect::<Int32Array>(),
+        ),
+        Arc::new(rows.iter().map(|r| Some(r.phash)).collect::<Int64Array>()),
+        Arc::new(thumbnails.finish()),
+    ];
+    for (position, field) in schema.fields().iter().enumerate().skip(FIXED_COLUMNS) {
+        let model = position - FIXED_COLUMNS;
+        let DataType::FixedSizeList(_, dim) = field.data_type() else {
+            return Err(Error::Invalid(format!(
+                "column '{}' is not a vector",
+                field.name()
+            )));
+        };
+        let mut values = Vec::with_capacity(rows.len() * *dim as usize);
+        for row in rows {
+            values.extend_from_slice(&row.embeddings[model]);
+        }
+        columns.push(Arc::new(FixedSizeListArray::try_new(
+            Arc::new(vector_item_field()),
+            *dim,
+            Arc::new(Float32Array::from(values)),
+            None,
+        )?));
+    }
+    Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+}

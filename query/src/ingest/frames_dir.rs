@@ -1,0 +1,229 @@
+//! `INGEST FRAMES FROM 'dir'`: every JPEG and PNG under a directory, one row per frame.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+
+use super::control::{IngestControl, IngestReport, Skipped};
+use super::frame_analysis::analyse_all;
+use super::frame_name::NamingScheme;
+use super::frame_table::{FrameMeta, existing_frame_keys};
+use super::frame_writer::FrameWriter;
+use super::target::FrameTarget;
+use crate::error::{Error, Result};
+use crate::session::Session;
+
+/// Files decoded at once: enough to keep every core busy, few enough that memory stays small
+/// however many files there are.
+const FILES_PER_STEP: usize = 64;
+
+/// How a directory of frames is read.
+#[derive(Debug, Clone)]
+pub struct FramesOptions {
+    /// Where the rows go and which models embed them.
+    pub target: FrameTarget,
+    /// Seconds between frames: frame `n` is at `n × interval` seconds.
+    pub interval: Option<f64>,
+    /// How file names are read.
+    pub naming: NamingScheme,
+    /// The video id of every frame, overriding what the names say.
+    pub video: Option<String>,
+}
+
+impl Default for FramesOptions {
+    fn default() -> Self {
+        FramesOptions {
+            target: FrameTarget::default(),
+            interval: None,
+            naming: NamingScheme::Automatic,
+            video: None,
+        }
+    }
+}
+
+/// Ingests every `.jpg`, `.jpeg` and `.png` file under `dir` (or the one file `dir` names).
+/// Files already in the table are skipped; unreadable ones are reported and skipped.
+pub async fn ingest_frames(
+    session: &Session,
+    dir: &Path,
+    options: &FramesOptions,
+    control: &IngestControl,
+) -> Result<IngestReport> {
+    let table = &options.target.table;
+    let mut report = IngestReport::new(table);
+    let (files, ignored) = list_images(dir)?;
+    if ignored > 0 {
+        report.notes.push(format!(
+            "{ignored} file(s) that are not .jpg, .jpeg or .png were left alone"
+        ));
+    }
+    let models = options.target.resolve_models(session)?;
+    let existing = existing_frame_keys(session, table).await?;
+    let mut writer = FrameWriter::new(
+        session.database().clone(),
+        table,
+        models,
+        options.target.commit_every,
+    )?;
+    let default_video = dir
+        .file_name()
+        .filter(|_| dir.is_dir())
+        .or_else(|| dir.parent().and_then(Path::file_name))
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "frames".into());
+    let mut without_times = 0u64;
+
+    control.progress.begin("frames", Some(files.len() as u64));
+    for step in files.chunks(FILES_PER_STEP) {
+        if control.is_cancelled() {
+            report.interrupted = true;
+            break;
+        }
+        let mut todo: Vec<(FrameMeta, PathBuf)> = Vec::with_capacity(step.len());
+        for relative in step {
+            let file = relative.to_string_lossy().replace('\\', "/");
+            let stem = relative
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let name = match options.naming.parse(&stem) {
+                Ok(name) => name,
+                Err(e) => {
+                    report.skipped.push(Skipped {
+                        file,
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            let folder = relative
+                .parent()
+                .and_then(Path::file_name)
+                .map(|n| n.to_string_lossy().into_owned());
+            let video = options
+                .video
+                .clone()
+                .or(name.video)
+                .or(folder)
+                .unwrap_or_else(|| default_video.clone());
+            let ts = name
+                .ts
+                .or_else(|| Some(name.frame? as f64 * options.interval?));
+            if ts.is_none() {
+                without_times += 1;
+            }
+            let meta = FrameMeta {
+                video,
+                frame: name.frame,
+                ts,
+                time_ms: name
+                    .start_ms
+                    .zip(ts)
+                    .map(|(start, ts)| start + (ts * 1000.0).round() as i64),
+                station: name.station,
+                show: name.show,
+                file,
+            };
+            if existing.contains(&meta.key()) {
+                report.already_in += 1;
+                continue;
+            }
+            let path = if dir.is_dir() {
+                dir.join(relative)
+            } else {
+                dir.to_path_buf()
+            };
+            todo.push((meta, path));
+        }
+        let analysed = analyse_all(todo, |path| read_image(&path), writer.models());
+        let mut frames = Vec::with_capacity(analysed.len());
+        for result in analysed {
+            match result {
+                Ok(frame) => frames.push(frame),
+                Err((meta, e)) => report.skipped.push(Skipped {
+                    file: meta.file,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        writer.write(frames)?;
+        control.progress.advance(step.len() as u64);
+    }
+    report.added = writer.commit()?;
+    control.progress.end();
+    if without_times > 0 {
+        report.notes.push(format!(
+            "{without_times} frame(s) have no time (ts): their names carry no time and no \
+             interval was given (interval = '4s' puts frame n at n × 4 s)"
+        ));
+    }
+    Ok(report)
+}
+
+/// Reads and decodes one image file; the error says what is wrong with it.
+fn read_image(path: &Path) -> Result<RgbImage> {
+    let bytes = fs::read(path).map_err(|e| Error::Invalid(format!("cannot read the file: {e}")))?;
+    if bytes.is_empty() {
+        return Err(Error::Invalid("the file is empty (0 bytes)".into()));
+    }
+    image::load_from_memory(&bytes)
+        .map(|image| image.to_rgb8())
+        .map_err(|e| {
+            Error::Invalid(format!(
+                "not a readable JPEG or PNG image ({e}); is the file complete?"
+            ))
+        })
+}
+
+fn is_image_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| ["jpg", "jpeg", "png"].contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// The image files under `root` (relative to it, sorted), and how many other files there are.
+/// Hidden entries (names starting with `.`) are passed over. A file path gives that file.
+fn list_images(root: &Path) -> Result<(Vec<PathBuf>, u64)> {
+    let metadata = fs::metadata(root).map_err(|e| {
+        Error::Invalid(format!(
+            "cannot read '{}': {e}; give a directory of frames (or one image file)",
+            root.display()
+        ))
+    })?;
+    if metadata.is_file() {
+        let name = root.file_name().map(PathBuf::from).unwrap_or_default();
+        return Ok(if is_image_name(root) {
+            (vec![name], 0)
+        } else {
+            (Vec::new(), 1)
+        });
+    }
+    let mut images = Vec::new();
+    let mut ignored = 0;
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let dir = root.join(&relative);
+        let entries = fs::read_dir(&dir)
+            .map_err(|e| Error::Invalid(format!("cannot list '{}': {e}", dir.display())))?;
+        for entry in entries {
+            let entry = entry
+                .map_err(|e| Error::Invalid(format!("cannot list '{}': {e}", dir.display())))?;
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = relative.join(&name);
+            // Follows symbolic links: a frames folder of links to an archive is common.
+            match fs::metadata(entry.path()) {
+                Ok(m) if m.is_dir() => pending.push(path),
+                Ok(_) if is_image_name(&path) => images.push(path),
+                // A broken link to an image is reported when it is read.
+                Err(_) if is_image_name(&path) => images.push(path),
+                _ => ignored += 1,
+            }
+        }
+    }
+    images.sort();
+    Ok((images, ignored))
+}

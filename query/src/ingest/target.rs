@@ -1,0 +1,59 @@
+//! Where ingested frames go: the table, the models that embed them, and the commit size.
+
+use std::sync::Arc;
+
+use reeldb_engine::BUILTIN_MODEL;
+use reeldb_udf::model::EmbeddingModel;
+
+use super::frame_table::DEFAULT_FRAMES_TABLE;
+use super::frame_writer::DEFAULT_COMMIT_EVERY;
+use crate::error::{Error, Result};
+use crate::session::Session;
+
+/// Where ingested frames go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameTarget {
+    /// The frames table (created if absent).
+    pub table: String,
+    /// The models whose embeddings are stored, one column each, named after the model.
+    pub models: Vec<String>,
+    /// Frames per commit.
+    pub commit_every: usize,
+}
+
+impl Default for FrameTarget {
+    fn default() -> Self {
+        FrameTarget {
+            table: DEFAULT_FRAMES_TABLE.to_string(),
+            models: vec![BUILTIN_MODEL.to_string()],
+            commit_every: DEFAULT_COMMIT_EVERY,
+        }
+    }
+}
+
+impl FrameTarget {
+    /// The models, loaded; each must embed images, and no model may be named twice.
+    pub fn resolve_models(&self, session: &Session) -> Result<Vec<Arc<dyn EmbeddingModel>>> {
+        if self.models.is_empty() {
+            return Err(Error::Invalid(
+                "no model to embed the frames with: name one (model = 'builtin')".into(),
+            ));
+        }
+        let mut models: Vec<Arc<dyn EmbeddingModel>> = Vec::with_capacity(self.models.len());
+        for name in &self.models {
+            if models.iter().any(|m| m.name() == name) {
+                return Err(Error::Invalid(format!("model '{name}' is named twice")));
+            }
+            let model = session.models().model(name)?;
+            if !model.kind().embeds_images() {
+                return Err(Error::Invalid(format!(
+                    "model '{name}' ({}) does not embed images; ingest embeds frames with an \
+                     image model (SHOW MODELS lists them)",
+                    model.kind()
+                )));
+            }
+            models.push(model);
+        }
+        Ok(models)
+    }
+}

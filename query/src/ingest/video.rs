@@ -1,0 +1,469 @@
+//! `INGEST VIDEO FROM 'broadcast.mp4'`: one frame every N seconds, decoded by an `ffmpeg`
+//! child process.
+//!
+//! ffmpeg's `select` filter keeps the first frame and then each frame at least N seconds after
+//! the last one kept, so every timestamp is that of a real frame of the video (the `fps`
+//! filter would make up a constant rate instead). `showinfo` prints each kept frame's
+//! `pts_time` on stderr, and the frames come back on stdout as binary PPM images (`P6`): no
+//! temporary files, and nothing to parse but a three-line header.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+
+use image::RgbImage;
+
+use super::control::{IngestControl, IngestReport, Skipped};
+use super::frame_analysis::analyse_all;
+use super::frame_name::video_name;
+use super::frame_table::{FrameMeta, existing_frame_keys};
+use super::frame_writer::FrameWriter;
+use super::target::FrameTarget;
+use crate::error::{Error, Result};
+use crate::session::Session;
+
+/// The environment variable that names the ffmpeg to run when no option does.
+pub const FFMPEG_ENV: &str = "REELDB_FFMPEG";
+
+/// Decoded frames analysed at once (bounded by pixels too: see [`PIXELS_PER_STEP`]).
+const FRAMES_PER_STEP: usize = 32;
+
+/// At most this many decoded pixels are held at once (about 100 MB of RGB).
+const PIXELS_PER_STEP: u64 = 32 * 1024 * 1024;
+
+/// The lines of ffmpeg's stderr kept for an error message.
+const STDERR_TAIL: usize = 8;
+
+/// How a video is sampled.
+#[derive(Debug, Clone)]
+pub struct VideoOptions {
+    /// Where the rows go and which models embed them.
+    pub target: FrameTarget,
+    /// Seconds between sampled frames.
+    pub every: f64,
+    /// The video's id (default: the file name without its extension).
+    pub video: Option<String>,
+    /// The ffmpeg to run (default: `$REELDB_FFMPEG`, else `ffmpeg` on the `PATH`).
+    pub ffmpeg: Option<PathBuf>,
+}
+
+impl Default for VideoOptions {
+    fn default() -> Self {
+        VideoOptions {
+            target: FrameTarget::default(),
+            every: 2.0,
+            video: None,
+            ffmpeg: None,
+        }
+    }
+}
+
+/// What ffmpeg's stderr tells the reader thread.
+enum StderrEvent {
+    /// The input's duration, in seconds (from its header).
+    Duration(f64),
+    /// The `pts_time` of the next frame kept.
+    Frame(f64),
+}
+
+/// Ingests one frame every `options.every` seconds of the video at `path`. Frames already in
+/// the table are skipped, so a re-run resumes.
+pub async fn ingest_video(
+    session: &Session,
+    path: &Path,
+    options: &VideoOptions,
+    control: &IngestControl,
+) -> Result<IngestReport> {
+    if !(options.every.is_finite() && options.every > 0.0) {
+        return Err(Error::Invalid(format!(
+            "every = {} is not a positive number of seconds",
+            options.every
+        )));
+    }
+    if !path.is_file() {
+        return Err(Error::Invalid(format!(
+            "there is no video file '{}'",
+            path.display()
+        )));
+    }
+    let table = &options.target.table;
+    let mut report = IngestReport::new(table);
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "video".into());
+    let file = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut name = video_name(&stem);
+    if let Some(video) = &options.video {
+        name.video = Some(video.clone());
+    }
+    let video = name.video.clone().unwrap_or(stem);
+
+    let models = options.target.resolve_models(session)?;
+    let existing = existing_frame_keys(session, table).await?;
+    let mut writer = FrameWriter::new(
+        session.database().clone(),
+        table,
+        models,
+        options.target.commit_every,
+    )?;
+    let mut decoder = FrameDecoder::spawn(path, options)?;
+
+    let mut pending: Vec<(FrameMeta, RgbImage)> = Vec::new();
+    let mut pending_pixels = 0u64;
+    let mut first_pts = None;
+    let mut started = false;
+    let mut index = 0i64;
+    loop {
+        if control.is_cancelled() {
+            report.interrupted = true;
+            decoder.stop();
+            break;
+        }
+        let Some((pts, image)) = decoder.next_frame()? else {
+            break;
+        };
+        if !started {
+            let total = decoder.duration.map(|d| (d / options.every).ceil() as u64);
+            control.progress.begin("frames", total);
+            started = true;
+        }
+        // Times are from the first frame, so that transcript times line up whatever the
+        // container's start offset.
+        let ts = pts - *first_pts.get_or_insert(pts);
+        let meta = FrameMeta {
+            video: video.clone(),
+            frame: Some(index),
+            ts: Some(ts),
+            time_ms: name
+                .start_ms
+                .map(|start| start + (ts * 1000.0).round() as i64),
+            station: name.station.clone(),
+            show: name.show.clone(),
+            file: file.clone(),
+        };
+        index += 1;
+        if existing.contains(&meta.key()) {
+            report.already_in += 1;
+            control.progress.advance(1);
+            continue;
+        }
+        pending_pixels += u64::from(image.width()) * u64::from(image.height());
+        pending.push((meta, image));
+        if pending.len() >= FRAMES_PER_STEP || pending_pixels >= PIXELS_PER_STEP {
+            write_step(&mut writer, &mut pending, &mut report, control)?;
+            pending_pixels = 0;
+        }
+    }
+    write_step(&mut writer, &mut pending, &mut report, control)?;
+    report.added = writer.commit()?;
+    control.progress.end();
+    if let Err(problem) = decoder.finish() {
+        if index == 0 {
+            return Err(problem);
+        }
+        // Frames before the damage are kept; say where it stopped.
+        report.skipped.push(Skipped {
+            file: format!("{file} after {index} frame(s)"),
+            reason: problem.to_string(),
+        });
+    }
+    Ok(report)
+}
+
+fn write_step(
+    writer: &mut FrameWriter,
+    pending: &mut Vec<(FrameMeta, RgbImage)>,
+    report: &mut IngestReport,
+    control: &IngestControl,
+) -> Result<()> {
+    let step = std::mem::take(pending);
+    let count = step.len() as u64;
+    let mut frames = Vec::with_capacity(step.len());
+    for result in analyse_all(step, Ok, writer.models()) {
+        match result {
+            Ok(frame) => frames.push(frame),
+            Err((meta, e)) => report.skipped.push(Skipped {
+                file: format!("{}@{:.3}s", meta.file, meta.ts.unwrap_or_default()),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    writer.write(frames)?;
+    control.progress.advance(count);
+    Ok(())
+}
+
+/// A running ffmpeg that hands out `(pts_time, frame)` pairs.
+struct FrameDecoder {
+    child: Child,
+    program: PathBuf,
+    video: PathBuf,
+    stdout: BufReader<std::process::ChildStdout>,
+    events: mpsc::Receiver<StderrEvent>,
+    stderr_tail: Option<thread::JoinHandle<Vec<String>>>,
+    duration: Option<f64>,
+    stopped: bool,
+}
+
+impl FrameDecoder {
+    fn spawn(video: &Path, options: &VideoOptions) -> Result<Self> {
+        let program = options
+            .ffmpeg
+            .clone()
+            .or_else(|| std::env::var_os(FFMPEG_ENV).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("ffmpeg"));
+        // Keep the first frame, then each one at least `every` seconds after the last kept.
+        let filter = format!(
+            "select='isnan(prev_selected_t)+gte(t-prev_selected_t,{})',showinfo",
+            options.every
+        );
+        let mut child = Command::new(&program)
+            .args(["-nostdin", "-hide_banner", "-loglevel", "info", "-i"])
+            .arg(video)
+            .args(["-map", "0:v:0", "-vf", &filter, "-fps_mode", "passthrough"])
+            .args(["-f", "image2pipe", "-c:v", "ppm", "pipe:1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    Error::Invalid(format!(
+                        "ffmpeg was not found (looked for '{}'): install it (Debian and Ubuntu: \
+                         apt-get install ffmpeg), or name it with the option ffmpeg = \
+                         '/path/to/ffmpeg' or the environment variable {FFMPEG_ENV}",
+                        program.display()
+                    ))
+                } else {
+                    Error::Invalid(format!("cannot start '{}': {e}", program.display()))
+                }
+            })?;
+        let stdout =
+            BufReader::with_capacity(1 << 20, child.stdout.take().expect("stdout is piped"));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (sender, events) = mpsc::channel();
+        let stderr_tail = thread::spawn(move || read_stderr(stderr, &sender));
+        Ok(FrameDecoder {
+            child,
+            program,
+            video: video.to_path_buf(),
+            stdout,
+            events,
+            stderr_tail: Some(stderr_tail),
+            duration: None,
+            stopped: false,
+        })
+    }
+
+    /// The next kept frame, or `None` at the end of the video (or of what ffmpeg could read).
+    fn next_frame(&mut self) -> Result<Option<(f64, RgbImage)>> {
+        let Some(image) = read_ppm(&mut self.stdout).map_err(|e| self.failure(&e))? else {
+            return Ok(None);
+        };
+        // showinfo prints a frame's line before the encoder writes the frame, so it is there.
+        loop {
+            match self.events.recv() {
+                Ok(StderrEvent::Duration(d)) => self.duration = Some(d),
+                Ok(StderrEvent::Frame(pts)) => return Ok(Some((pts, image))),
+                Err(_) => {
+                    return Err(self.failure("ffmpeg gave a frame without its timestamp"));
+                }
+            }
+        }
+    }
+
+    /// Stops ffmpeg early (the ingest was cancelled).
+    fn stop(&mut self) {
+        self.stopped = true;
+        // It may have exited already; either way it is reaped in `finish`.
+        let _ = self.child.kill();
+    }
+
+    /// Waits for ffmpeg; an error if it failed (and was not stopped).
+    fn finish(mut self) -> Result<()> {
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| Error::Invalid(format!("cannot wait for ffmpeg: {e}")))?;
+        let tail = self.take_tail();
+        if status.success() || self.stopped {
+            return Ok(());
+        }
+        Err(Error::Invalid(format!(
+            "ffmpeg ('{}') could not read '{}' ({status}): {}",
+            self.program.display(),
+            self.video.display(),
+            tail.join(" | ")
+        )))
+    }
+
+    fn failure(&mut self, what: &str) -> Error {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let tail = self.take_tail();
+        Error::Invalid(format!(
+            "reading frames of '{}' from ffmpeg failed: {what}; ffmpeg said: {}",
+            self.video.display(),
+            tail.join(" | ")
+        ))
+    }
+
+    fn take_tail(&mut self) -> Vec<String> {
+        self.stderr_tail
+            .take()
+            .and_then(|handle| handle.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for FrameDecoder {
+    fn drop(&mut self) {
+        // An error on the way out must not leave ffmpeg running (or a zombie).
+        if self.stderr_tail.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Reads ffmpeg's stderr: sends durations and frame times, and returns the last lines that
+/// are neither (for an error message).
+fn read_stderr(stderr: impl Read, events: &mpsc::Sender<StderrEvent>) -> Vec<String> {
+    let mut tail: Vec<String> = Vec::new();
+    for line in BufReader::new(stderr).lines() {
+        let Ok(line) = line else { break };
+        if line.contains("showinfo") {
+            if let Some(pts) = field_after(&line, "pts_time:").and_then(|t| t.parse().ok()) {
+                // The reader may have stopped listening (cancelled); keep draining stderr.
+                let _ = events.send(StderrEvent::Frame(pts));
+            }
+            continue;
+        }
+        if let Some(duration) = field_after(&line, "Duration:").and_then(parse_clock) {
+            let _ = events.send(StderrEvent::Duration(duration));
+        }
+        tail.push(line.trim().to_string());
+        if tail.len() > STDERR_TAIL {
+            tail.remove(0);
+        }
+    }
+    tail
+}
+
+/// The word after `key` in `line`, up to whitespace or a comma.
+fn field_after<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let rest = line[line.find(key)? + key.len()..].trim_start();
+    rest.split(|c: char| c.is_whitespace() || c == ',').next()
+}
+
+/// `HH:MM:SS.ss` as seconds.
+fn parse_clock(text: &str) -> Option<f64> {
+    let mut parts = text.split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+}
+
+/// Reads one binary PPM (`P6`, 8-bit) image; `None` at a clean end of the stream.
+fn read_ppm(input: &mut impl BufRead) -> std::result::Result<Option<RgbImage>, String> {
+    if input.fill_buf().map_err(|e| e.to_string())?.is_empty() {
+        return Ok(None);
+    }
+    let magic = ppm_token(input)?;
+    if magic != "P6" {
+        return Err(format!("expected a PPM image (P6), found '{magic}'"));
+    }
+    let number = |input: &mut dyn BufRead, what: &str| -> std::result::Result<u32, String> {
+        let token = ppm_token(input)?;
+        token
+            .parse()
+            .map_err(|_| format!("bad PPM {what} '{token}'"))
+    };
+    let width = number(input, "width")?;
+    let height = number(input, "height")?;
+    let max = number(input, "maximum")?;
+    if max == 0 || max > 255 {
+        return Err(format!(
+            "PPM with maximum {max}: only 8-bit frames are read"
+        ));
+    }
+    let mut pixels = vec![0u8; width as usize * height as usize * 3];
+    input
+        .read_exact(&mut pixels)
+        .map_err(|e| format!("a frame was cut short: {e}"))?;
+    RgbImage::from_raw(width, height, pixels)
+        .map(Some)
+        .ok_or_else(|| "a PPM frame of the wrong size".to_string())
+}
+
+/// The next whitespace-separated header token; consumes the one whitespace byte after it.
+fn ppm_token(input: &mut dyn BufRead) -> std::result::Result<String, String> {
+    let mut token = String::new();
+    let mut byte = [0u8; 1];
+    loop {
+        input
+            .read_exact(&mut byte)
+            .map_err(|e| format!("a PPM header was cut short: {e}"))?;
+        match byte[0] {
+            b'#' if token.is_empty() => {
+                let mut comment = Vec::new();
+                input
+                    .read_until(b'\n', &mut comment)
+                    .map_err(|e| e.to_string())?;
+            }
+            b if b.is_ascii_whitespace() => {
+                if !token.is_empty() {
+                    return Ok(token);
+                }
+            }
+            b => token.push(char::from(b)),
+        }
+        if token.len() > 16 {
+            return Err("a PPM header token is too long".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_ppm_frames_one_after_another() {
+        let mut stream = b"P6\n2 1\n255\n\x01\x02\x03\x04\x05\x06".to_vec();
+        stream.extend_from_slice(b"P6 1 1 255 \x07\x08\x09");
+        let mut input = BufReader::new(&stream[..]);
+        let first = read_ppm(&mut input).unwrap().unwrap();
+        assert_eq!(first.dimensions(), (2, 1));
+        assert_eq!(first.get_pixel(1, 0).0, [4, 5, 6]);
+        let second = read_ppm(&mut input).unwrap().unwrap();
+        assert_eq!(second.get_pixel(0, 0).0, [7, 8, 9]);
+        assert!(read_ppm(&mut input).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_cut_frame_is_an_error() {
+        let mut input = BufReader::new(&b"P6\n2 2\n255\n\x01\x02"[..]);
+        assert!(read_ppm(&mut input).unwrap_err().contains("cut short"));
+    }
+
+    #[test]
+    fn reads_showinfo_and_duration_lines() {
+        let line = "[Parsed_showinfo_1 @ 0x5581] n:   3 pts:  82118 pts_time:6.85002 duration:1001";
+        assert_eq!(field_after(line, "pts_time:"), Some("6.85002"));
+        let header = "  Duration: 00:01:09.20, start: 0.000000, bitrate: 1234 kb/s";
+        assert_eq!(
+            field_after(header, "Duration:").and_then(parse_clock),
+            Some(69.2)
+        );
+        assert_eq!(
+            field_after("  Duration: N/A, bitrate: N/A", "Duration:").and_then(parse_clock),
+            None
+        );
+    }
+}
