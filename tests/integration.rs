@@ -3,6 +3,7 @@
 mod integration {
     mod crash;
     mod faces;
+    mod ingest;
     mod library;
     mod models;
     mod vector_recall;

@@ -216,3 +216,19 @@ pub mod workload {
         Ok(())
     }
 }
+
+/// Every row of `batches` as text cells (see [`format_value`]).
+pub fn rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+    batches
+        .iter()
+        .flat_map(|batch| {
+            (0..batch.num_rows()).map(move |row| {
+                batch
+                    .columns()
+                    .iter()
+                    .map(|column| format_value(column.as_ref(), row))
+                    .collect()
+            })
+        })
+        .collect()
+}

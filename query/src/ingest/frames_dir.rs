@@ -59,13 +59,13 @@ pub async fn ingest_frames(
         ));
     }
     let models = options.target.resolve_models(session)?;
-    let existing = existing_frame_keys(session, table).await?;
     let mut writer = FrameWriter::new(
         session.database().clone(),
         table,
         models,
         options.target.commit_every,
     )?;
+    let existing = existing_frame_keys(session, table).await?;
     let default_video = dir
         .file_name()
         .filter(|_| dir.is_dir())
@@ -75,7 +75,9 @@ pub async fn ingest_frames(
     let mut without_times = 0u64;
 
     control.progress.begin("frames", Some(files.len() as u64));
-    for step in files.chunks(FILES_PER_STEP) {
+    // A step never spans a commit, so that a cancelled run stops right after one.
+    let step_size = FILES_PER_STEP.min(options.target.commit_every.max(1));
+    for step in files.chunks(step_size) {
         if control.is_cancelled() {
             report.interrupted = true;
             break;

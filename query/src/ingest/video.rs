@@ -105,13 +105,13 @@ pub async fn ingest_video(
     let video = name.video.clone().unwrap_or(stem);
 
     let models = options.target.resolve_models(session)?;
-    let existing = existing_frame_keys(session, table).await?;
     let mut writer = FrameWriter::new(
         session.database().clone(),
         table,
         models,
         options.target.commit_every,
     )?;
+    let existing = existing_frame_keys(session, table).await?;
     let mut decoder = FrameDecoder::spawn(path, options)?;
 
     let mut pending: Vec<(FrameMeta, RgbImage)> = Vec::new();
@@ -155,7 +155,9 @@ pub async fn ingest_video(
         }
         pending_pixels += u64::from(image.width()) * u64::from(image.height());
         pending.push((meta, image));
-        if pending.len() >= FRAMES_PER_STEP || pending_pixels >= PIXELS_PER_STEP {
+        if pending.len() >= FRAMES_PER_STEP.min(options.target.commit_every.max(1))
+            || pending_pixels >= PIXELS_PER_STEP
+        {
             write_step(&mut writer, &mut pending, &mut report, control)?;
             pending_pixels = 0;
         }

@@ -9,6 +9,9 @@
 //! first crash point named POINT: it prints `paused` and waits for a line on standard input
 //! before it goes on to commit and print `committed`.
 //!
+//! `reeldb-crash-writer DB ingest DIR COMMIT_EVERY STOP` runs `INGEST FRAMES` on DIR with
+//! that commit size and stops at the STOP-th `batch-appended` crash point as `run` does.
+//!
 //! Exit code 3 means the writer lock was busy.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -38,6 +41,9 @@ fn main() -> ExitCode {
     if args.len() < 4 {
         eprintln!("usage: reeldb-crash-writer DB run N STOP | DB hold POINT");
         return ExitCode::from(2);
+    }
+    if args[2] == "ingest" {
+        return ingest(&args);
     }
     let db = match Database::open(&args[1]) {
         Ok(db) => db,
@@ -92,6 +98,39 @@ fn main() -> ExitCode {
         Err(Error::WriterBusy { .. }) => {
             eprintln!("writer busy");
             ExitCode::from(3)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `DB ingest DIR COMMIT_EVERY STOP`.
+fn ingest(args: &[String]) -> ExitCode {
+    let (Some(dir), Some(commit_every), Some(stop)) = (
+        args.get(3),
+        args.get(4),
+        args.get(5).and_then(|s| s.parse::<usize>().ok()),
+    ) else {
+        eprintln!("usage: reeldb-crash-writer DB ingest DIR COMMIT_EVERY STOP");
+        return ExitCode::from(2);
+    };
+    reeldb_engine::set_crash_hook(move |name| {
+        if name == "batch-appended" && HITS.fetch_add(1, Ordering::SeqCst) + 1 == stop {
+            say(&format!("point {name}"));
+            wait_for_stdin();
+            std::process::abort();
+        }
+    });
+    let statement = format!(
+        "INGEST FRAMES FROM '{}' WITH (interval = '4s', commit_every = {commit_every})",
+        dir.replace('\'', "''")
+    );
+    match reeldb::Database::open(&args[1]).and_then(|db| db.sql_blocking(&statement)) {
+        Ok(_) => {
+            say("done");
+            ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("{e}");
