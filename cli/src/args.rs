@@ -46,6 +46,25 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Bring frames, videos, transcripts or precomputed embeddings into a database. Safe to
+    /// re-run: what is already in is skipped, so an interrupted ingest resumes.
+    Ingest {
+        /// The database directory (created if absent).
+        database: PathBuf,
+        /// What to ingest.
+        #[command(subcommand)]
+        source: IngestSource,
+    },
+    /// Build a small database to try reeldb on, from your files or (with none) from a short
+    /// broadcast it renders itself, and print queries to try.
+    Demo {
+        /// Directories of frames, images, videos, and .srt/.vtt transcripts named after
+        /// their video.
+        files: Vec<PathBuf>,
+        /// The database to build.
+        #[arg(long, default_value = "demo.reeldb")]
+        db: PathBuf,
+    },
     /// Add, list and remove the models a database stores.
     Model {
         /// What to do.
@@ -103,6 +122,96 @@ pub enum ModelAction {
         database: PathBuf,
         /// The model's name.
         name: String,
+    },
+}
+
+/// Where the frames go and what embeds them (`reeldb ingest ... frames|video`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct FrameTargetArgs {
+    /// The models to embed frames with, comma-separated; one column each, named after the
+    /// model.
+    #[arg(long, default_value = "builtin")]
+    pub model: String,
+    /// The frames table.
+    #[arg(long, default_value = "frames")]
+    pub table: String,
+    /// Frames per commit (an interruption loses at most this many frames' work).
+    #[arg(long, default_value_t = 512)]
+    pub commit_every: usize,
+}
+
+/// `reeldb ingest DATABASE ...`
+#[derive(Debug, Subcommand)]
+pub enum IngestSource {
+    /// A directory of frame images (JPEG, PNG), named as the TV News Archive names them
+    /// (STATION_YYYYMMDD_HHMMSS_Show-000123.jpg) or as --pattern says.
+    Frames {
+        /// The directory (searched recursively) or one image.
+        path: PathBuf,
+        /// Time between frames: frame n is at n × interval ("4s", "500ms").
+        #[arg(long)]
+        interval: Option<String>,
+        /// A regular expression over file names without extension, with named groups
+        /// video, frame, ts, station, show, start.
+        #[arg(long)]
+        pattern: Option<String>,
+        /// The video id of every frame (default: from the names, else the folder's name).
+        #[arg(long)]
+        video: Option<String>,
+        #[command(flatten)]
+        target: FrameTargetArgs,
+    },
+    /// A video file: one frame every --every seconds, decoded by ffmpeg.
+    Video {
+        /// The video file.
+        path: PathBuf,
+        /// Time between sampled frames ("2s").
+        #[arg(long, default_value = "2s")]
+        every: String,
+        /// The video id (default: the file name without extension).
+        #[arg(long)]
+        video: Option<String>,
+        /// The ffmpeg to run (default: REELDB_FFMPEG, else ffmpeg on the PATH).
+        #[arg(long)]
+        ffmpeg: Option<PathBuf>,
+        #[command(flatten)]
+        target: FrameTargetArgs,
+    },
+    /// A transcript (SRT, WebVTT or JSON [{start, end, text}]) of a video already ingested.
+    Transcript {
+        /// The transcript file.
+        path: PathBuf,
+        /// The video it belongs to (default: the file name without extension).
+        #[arg(long)]
+        video: Option<String>,
+        /// nearest: each segment to the frame nearest its start; uniform: its words spread
+        /// over the frames it spans.
+        #[arg(long, default_value = "nearest")]
+        align: String,
+        /// srt, vtt or json (default: from the extension).
+        #[arg(long)]
+        format: Option<String>,
+        /// The frames table.
+        #[arg(long, default_value = "frames")]
+        frames_table: String,
+    },
+    /// Precomputed embeddings (JSON lines, .npy with --ids, Parquet), matched to frames by
+    /// file name.
+    Embeddings {
+        /// The embeddings file.
+        path: PathBuf,
+        /// The column they go to (added if absent).
+        #[arg(long, default_value = "embedding")]
+        column: String,
+        /// The model that made them, if the database has it (recorded on the column).
+        #[arg(long)]
+        model: Option<String>,
+        /// For .npy: the file listing the images, one name per line.
+        #[arg(long)]
+        ids: Option<PathBuf>,
+        /// The frames table.
+        #[arg(long, default_value = "frames")]
+        table: String,
     },
 }
 

@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod ingest;
 mod model_pull;
 mod output;
 mod runner;
@@ -47,6 +48,12 @@ fn run() -> Result<ExitCode> {
         let mut runner = Runner::new(open(&database, false)?, format)?;
         return query(&mut runner, &sql, format, output.as_deref());
     }
+    if let Some(Command::Ingest { database, source }) = args.command {
+        return ingest::ingest(&open(&database, false)?, source);
+    }
+    if let Some(Command::Demo { files, db }) = args.command {
+        return ingest::demo(&open(&db, false)?, &files, &db);
+    }
     if let Some(Command::Model { action }) = args.command {
         let Some((database, sql)) = model_statement(action)? else {
             return Ok(ExitCode::SUCCESS);
@@ -86,7 +93,10 @@ fn open(path: &std::path::Path, read_only: bool) -> Result<Session> {
         .create_if_missing(!read_only)
         .open(path)
         .with_context(|| format!("cannot open database '{}'", path.display()))?;
-    Ok(Session::new(db))
+    let session = Session::new(db);
+    // INGEST statements in the shell and in scripts draw bars when a person is watching.
+    session.set_ingest_progress(ingest::TerminalProgress::for_stderr());
+    Ok(session)
 }
 
 /// `reeldb query`: runs the statements and writes the last one's result.

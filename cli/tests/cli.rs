@@ -346,3 +346,68 @@ fn model_subcommands_add_list_and_remove_a_model() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn demo_builds_a_database_that_ingest_adds_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = reeldb(&["demo", "--db", "news.reeldb"], "", dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(printed.contains("frames: 48 added"), "{printed}");
+    assert!(
+        printed.contains("try:") && printed.contains("SELECT"),
+        "{printed}"
+    );
+    // Not a terminal: no progress bars on stderr.
+    assert_eq!(text(&out.stderr), "");
+
+    // The demo again adds nothing; ingesting its frames under another video adds them.
+    let again = reeldb(&["demo", "--db", "news.reeldb"], "", dir.path());
+    assert!(text(&again.stdout).contains("frames: 0 added, 48 already in"));
+    let frames = dir
+        .path()
+        .join("news.broadcast/DEMO_20240315_180000_Evening_News");
+    let out = reeldb(
+        &[
+            "ingest",
+            "news.reeldb",
+            "frames",
+            frames.to_str().unwrap(),
+            "--interval",
+            "4s",
+            "--video",
+            "rerun",
+        ],
+        "",
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("frames: 48 added"));
+    let out = reeldb(
+        &[
+            "query",
+            "news.reeldb",
+            "SELECT count(*) FROM frames",
+            "--format",
+            "csv",
+        ],
+        "",
+        dir.path(),
+    );
+    assert_eq!(text(&out.stdout), "count(*)\n96\n");
+
+    // Errors exit 2 with the reason.
+    let out = reeldb(
+        &["ingest", "news.reeldb", "frames", "/no/such/dir"],
+        "",
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read '/no/such/dir'"));
+    let out = reeldb(
+        &["ingest", "news.reeldb", "frames", ".", "--interval", "soon"],
+        "",
+        dir.path(),
+    );
+    assert!(text(&out.stderr).contains("not a duration"));
+}

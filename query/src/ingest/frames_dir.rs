@@ -151,6 +151,9 @@ pub async fn ingest_frames(
         }
         writer.write(frames)?;
         control.progress.advance(step.len() as u64);
+        // A statement in the shell is stopped by dropping its future at an await: give it
+        // one between steps (the open transaction is then dropped, the commits stay).
+        tokio::task::yield_now().await;
     }
     report.added = writer.commit()?;
     control.progress.end();

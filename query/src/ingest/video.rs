@@ -160,6 +160,8 @@ pub async fn ingest_video(
         {
             write_step(&mut writer, &mut pending, &mut report, control)?;
             pending_pixels = 0;
+            // Lets the shell stop the statement here (see frames_dir).
+            tokio::task::yield_now().await;
         }
     }
     write_step(&mut writer, &mut pending, &mut report, control)?;
