@@ -236,8 +236,10 @@ fn an_interrupted_ingest_keeps_its_commits_and_a_rerun_resumes() {
         ..IngestControl::default()
     };
     progress.control.set(control.clone()).unwrap();
-    let mut options = FramesOptions::default();
-    options.interval = Some(4.0);
+    let mut options = FramesOptions {
+        interval: Some(4.0),
+        ..FramesOptions::default()
+    };
     options.target.commit_every = 2;
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let report = runtime
@@ -603,7 +605,11 @@ fn precomputed_embeddings_land_on_their_frames() {
 
     // Wrong dimensions: within the file, and against the column.
     let ragged = root.path().join("ragged.jsonl");
-    fs::write(&ragged, format!("{{\"file\": \"a.jpg\", \"vector\": [1, 2, 3]}}\n{{\"file\": \"b.jpg\", \"vector\": [1, 2]}}\n")).unwrap();
+    fs::write(
+        &ragged,
+        "{\"file\": \"a.jpg\", \"vector\": [1, 2, 3]}\n{\"file\": \"b.jpg\", \"vector\": [1, 2]}\n",
+    )
+    .unwrap();
     let error = sql_error(
         &db,
         &format!(

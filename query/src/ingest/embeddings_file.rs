@@ -379,7 +379,7 @@ fn read_ids(path: &Path) -> Result<Vec<String>> {
 fn read_parquet(path: &Path) -> Result<ImportedVectors> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(open(path)?)
         .map_err(|e| Error::Invalid(format!("'{}' is not a Parquet file: {e}", path.display())))?;
-    let schema = builder.schema().clone();
+    let schema = std::sync::Arc::clone(builder.schema());
     let pick = |keys: &[&str], fits: &dyn Fn(&DataType) -> bool, what: &str| -> Result<usize> {
         let by_name = keys.iter().find_map(|k| {
             schema

@@ -102,12 +102,12 @@ pub fn analyse_all<T: Send>(
     frames: Vec<(FrameMeta, T)>,
     decode: impl Fn(T) -> Result<RgbImage> + Sync,
     models: &[Arc<dyn EmbeddingModel>],
-) -> Vec<std::result::Result<AnalysedFrame, (FrameMeta, Error)>> {
+) -> Vec<std::result::Result<AnalysedFrame, Box<(FrameMeta, Error)>>> {
     frames
         .into_par_iter()
         .map(|(meta, source)| match decode(source) {
-            Ok(image) => analyse(meta.clone(), &image, models).map_err(|e| (meta, e)),
-            Err(e) => Err((meta, e)),
+            Ok(image) => analyse(meta.clone(), &image, models).map_err(|e| Box::new((meta, e))),
+            Err(e) => Err(Box::new((meta, e))),
         })
         .collect()
 }

@@ -143,9 +143,9 @@ pub async fn ingest_frames(
         for result in analysed {
             match result {
                 Ok(frame) => frames.push(frame),
-                Err((meta, e)) => report.skipped.push(Skipped {
-                    file: meta.file,
-                    reason: e.to_string(),
+                Err(failed) => report.skipped.push(Skipped {
+                    file: failed.0.file,
+                    reason: failed.1.to_string(),
                 }),
             }
         }

@@ -192,9 +192,9 @@ fn write_step(
     for result in analyse_all(step, Ok, writer.models()) {
         match result {
             Ok(frame) => frames.push(frame),
-            Err((meta, e)) => report.skipped.push(Skipped {
-                file: format!("{}@{:.3}s", meta.file, meta.ts.unwrap_or_default()),
-                reason: e.to_string(),
+            Err(failed) => report.skipped.push(Skipped {
+                file: format!("{}@{:.3}s", failed.0.file, failed.0.ts.unwrap_or_default()),
+                reason: failed.1.to_string(),
             }),
         }
     }

@@ -23,6 +23,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ann;
+mod ingest;
 mod models;
 
 use std::fs::File;
@@ -282,7 +283,8 @@ fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: reeldb-bench core [--rows N] [--dim D] [--dir DIR] [--repeat R]\n       \
                  reeldb-bench ann (--base F --query F [--truth F] | --synthetic NxD) [options]\n       \
-                 reeldb-bench models [--images N] [--dir DIR] [--repeat R] [--python]";
+                 reeldb-bench models [--images N] [--dir DIR] [--repeat R] [--python]\n       \
+                 reeldb-bench ingest [--images N] [--dir DIR] [--repeat R]";
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -297,6 +299,7 @@ fn main() -> std::process::ExitCode {
         },
         Some("ann") => runtime.block_on(ann::run(&args[1..])),
         Some("models") => runtime.block_on(models::run(&args[1..])),
+        Some("ingest") => runtime.block_on(ingest::run(&args[1..])),
         _ => {
             eprintln!("{usage}");
             return std::process::ExitCode::from(2);

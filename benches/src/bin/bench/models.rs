@@ -20,14 +20,20 @@ use serde_json::{Value, json};
 
 type BoxError = Box<dyn Error>;
 
-struct ModelOptions {
-    images: usize,
-    dir: PathBuf,
-    repeat: usize,
-    python: bool,
+/// The options `models` and `ingest` share.
+pub struct ModelOptions {
+    /// How many frames.
+    pub images: usize,
+    /// Where the frames are made (once).
+    pub dir: PathBuf,
+    /// Runs per measurement (the median is reported).
+    pub repeat: usize,
+    /// Also run the Python comparison.
+    pub python: bool,
 }
 
-fn parse(args: &[String]) -> Result<ModelOptions, String> {
+/// Parses `--images`, `--dir`, `--repeat` and `--python`.
+pub fn parse(args: &[String]) -> Result<ModelOptions, String> {
     let mut options = ModelOptions {
         images: 400,
         dir: std::env::temp_dir().join("reeldb-bench"),
@@ -60,7 +66,7 @@ fn fixtures() -> PathBuf {
 }
 
 /// Makes (once) `count` 640×360 JPEGs from seeded crops of the fixture photos.
-fn make_frames(dir: &Path, count: usize) -> Result<Vec<PathBuf>, BoxError> {
+pub fn make_frames(dir: &Path, count: usize) -> Result<Vec<PathBuf>, BoxError> {
     let frames = dir.join(format!("frames-640x360-{count}"));
     let paths: Vec<PathBuf> = (0..count)
         .map(|i| frames.join(format!("frame-{i:05}.jpg")))
@@ -103,11 +109,13 @@ fn make_frames(dir: &Path, count: usize) -> Result<Vec<PathBuf>, BoxError> {
     Ok(paths)
 }
 
-fn emit(line: Value) {
+/// Prints one JSON line of results.
+pub fn emit(line: Value) {
     println!("{line}");
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+/// The median (upper middle) of `values`.
+pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
