@@ -28,6 +28,7 @@ use datafusion::prelude::SessionContext;
 use reeldb_engine::WriteTransaction;
 use reeldb_engine::vector::{MODEL_METADATA_KEY, vector_item_field, vector_type};
 
+use super::table_rows::same_columns;
 use crate::error::{Error, Result};
 use crate::session::Session;
 use crate::table::ReeldbTable;
@@ -103,13 +104,7 @@ pub fn ensure_frames_table(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let same = existing.fields().len() == wanted.fields().len()
-        && existing
-            .fields()
-            .iter()
-            .zip(wanted.fields())
-            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
-    if !same {
+    if !same_columns(&existing, &wanted) {
         let models_there: Vec<&str> = existing
             .fields()
             .iter()

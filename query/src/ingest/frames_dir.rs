@@ -8,8 +8,7 @@ use image::RgbImage;
 use super::control::{IngestControl, IngestReport, Skipped};
 use super::frame_analysis::analyse_all;
 use super::frame_name::NamingScheme;
-use super::frame_table::{FrameMeta, existing_frame_keys};
-use super::frame_writer::FrameWriter;
+use super::frame_table::FrameMeta;
 use super::target::FrameTarget;
 use crate::error::{Error, Result};
 use crate::session::Session;
@@ -58,14 +57,7 @@ pub async fn ingest_frames(
             "{ignored} file(s) that are not .jpg, .jpeg or .png were left alone"
         ));
     }
-    let models = options.target.resolve_models(session)?;
-    let mut writer = FrameWriter::new(
-        session.database().clone(),
-        table,
-        models,
-        options.target.commit_every,
-    )?;
-    let existing = existing_frame_keys(session, table).await?;
+    let (mut writer, existing) = options.target.open(session).await?;
     let default_video = dir
         .file_name()
         .filter(|_| dir.is_dir())

@@ -17,13 +17,7 @@ pub fn ensure_table(txn: &mut WriteTransaction, table: &str, schema: &Schema) ->
         return Ok(());
     }
     let existing = txn.table(table)?.schema()?;
-    let same = existing.fields().len() == schema.fields().len()
-        && existing
-            .fields()
-            .iter()
-            .zip(schema.fields())
-            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
-    if !same {
+    if !same_columns(&existing, schema) {
         let names = |s: &Schema| {
             s.fields()
                 .iter()
@@ -39,6 +33,16 @@ pub fn ensure_table(txn: &mut WriteTransaction, table: &str, schema: &Schema) ->
         )));
     }
     Ok(())
+}
+
+/// Whether two schemas have the same column names and types, in the same order (ingest
+/// appends by position).
+pub fn same_columns(a: &Schema, b: &Schema) -> bool {
+    a.fields().len() == b.fields().len()
+        && a.fields()
+            .iter()
+            .zip(b.fields())
+            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type())
 }
 
 /// Removes the rows of `table` whose `video` column equals `video`: every data file holding

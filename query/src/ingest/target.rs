@@ -5,8 +5,10 @@ use std::sync::Arc;
 use reeldb_engine::BUILTIN_MODEL;
 use reeldb_udf::model::EmbeddingModel;
 
-use super::frame_table::DEFAULT_FRAMES_TABLE;
-use super::frame_writer::DEFAULT_COMMIT_EVERY;
+use std::collections::HashSet;
+
+use super::frame_table::{DEFAULT_FRAMES_TABLE, FrameKey, existing_frame_keys};
+use super::frame_writer::{DEFAULT_COMMIT_EVERY, FrameWriter};
 use crate::error::{Error, Result};
 use crate::session::Session;
 
@@ -32,6 +34,19 @@ impl Default for FrameTarget {
 }
 
 impl FrameTarget {
+    /// A writer to the table with the models loaded (the table checked first), and the keys
+    /// of the frames already in it, which a re-run skips.
+    pub async fn open(&self, session: &Session) -> Result<(FrameWriter, HashSet<FrameKey>)> {
+        let writer = FrameWriter::new(
+            session.database().clone(),
+            &self.table,
+            self.resolve_models(session)?,
+            self.commit_every,
+        )?;
+        let existing = existing_frame_keys(session, &self.table).await?;
+        Ok((writer, existing))
+    }
+
     /// The models, loaded; each must embed images, and no model may be named twice.
     pub fn resolve_models(&self, session: &Session) -> Result<Vec<Arc<dyn EmbeddingModel>>> {
         if self.models.is_empty() {

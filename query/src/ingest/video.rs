@@ -18,7 +18,7 @@ use image::RgbImage;
 use super::control::{IngestControl, IngestReport, Skipped};
 use super::frame_analysis::analyse_all;
 use super::frame_name::video_name;
-use super::frame_table::{FrameMeta, existing_frame_keys};
+use super::frame_table::FrameMeta;
 use super::frame_writer::FrameWriter;
 use super::target::FrameTarget;
 use crate::error::{Error, Result};
@@ -104,14 +104,7 @@ pub async fn ingest_video(
     }
     let video = name.video.clone().unwrap_or(stem);
 
-    let models = options.target.resolve_models(session)?;
-    let mut writer = FrameWriter::new(
-        session.database().clone(),
-        table,
-        models,
-        options.target.commit_every,
-    )?;
-    let existing = existing_frame_keys(session, table).await?;
+    let (mut writer, existing) = options.target.open(session).await?;
     let mut decoder = FrameDecoder::spawn(path, options)?;
 
     let mut pending: Vec<(FrameMeta, RgbImage)> = Vec::new();
