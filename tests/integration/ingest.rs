@@ -51,6 +51,16 @@ fn frames_dir(root: &Path) -> PathBuf {
     dir
 }
 
+/// `INGEST kind FROM 'path' [WITH (options)]`.
+fn ingest(kind: &str, path: &Path, options: &str) -> String {
+    let with = if options.is_empty() {
+        String::new()
+    } else {
+        format!(" WITH ({options})")
+    };
+    format!("INGEST {kind} FROM '{}'{with}", path.display())
+}
+
 fn open(root: &Path) -> reeldb::Database {
     reeldb::Database::open(root.join("news.reeldb")).unwrap()
 }
@@ -66,11 +76,8 @@ fn frames_from_a_directory_skip_broken_files_and_a_rerun_adds_nothing() {
     let root = tempfile::tempdir().unwrap();
     let dir = frames_dir(root.path());
     let db = open(root.path());
-    let ingest = format!(
-        "INGEST FRAMES FROM '{}' WITH (interval = '4s')",
-        dir.display()
-    );
-    let report = rows(&sql(&db, &ingest));
+    let statement = ingest("FRAMES", &dir, "interval = '4s'");
+    let report = rows(&sql(&db, &statement));
     let [table, added, already, skipped, details] = &report[0][..] else {
         panic!("{report:?}")
     };
@@ -121,7 +128,7 @@ fn frames_from_a_directory_skip_broken_files_and_a_rerun_adds_nothing() {
     assert!(one(&db, "SELECT count(*) FROM frames WHERE builtin IS NOT NULL") == "6");
 
     // A re-run adds nothing and reports the same broken files.
-    let again = rows(&sql(&db, &ingest));
+    let again = rows(&sql(&db, &statement));
     assert_eq!(&again[0][1..4], ["0", "6", "3"]);
     assert_eq!(
         one(&db, "SELECT count(*), count(DISTINCT file) FROM frames"),
@@ -134,43 +141,22 @@ fn ingest_options_and_inputs_are_checked() {
     let root = tempfile::tempdir().unwrap();
     let dir = frames_dir(root.path());
     let db = open(root.path());
-    let error = sql_error(
-        &db,
-        &format!("INGEST FRAMES FROM '{}' WITH (every = 2)", dir.display()),
-    );
+    let error = sql_error(&db, &ingest("FRAMES", &dir, "every = 2"));
     assert!(
         error.contains("no option 'every'") && error.contains("interval"),
         "{error}"
     );
-    let error = sql_error(
-        &db,
-        &format!(
-            "INGEST FRAMES FROM '{}' WITH (interval = 'soon')",
-            dir.display()
-        ),
-    );
+    let error = sql_error(&db, &ingest("FRAMES", &dir, "interval = 'soon'"));
     assert!(error.contains("not a duration"), "{error}");
     let error = sql_error(&db, "INGEST FRAMES FROM '/no/such/dir'");
     assert!(error.contains("cannot read '/no/such/dir'"), "{error}");
-    let error = sql_error(
-        &db,
-        &format!(
-            "INGEST FRAMES FROM '{}' WITH (model = 'nope')",
-            dir.display()
-        ),
-    );
+    let error = sql_error(&db, &ingest("FRAMES", &dir, "model = 'nope'"));
     assert!(error.contains("nope"), "{error}");
-    let error = sql_error(
-        &db,
-        &format!(
-            "INGEST FRAMES FROM '{}' WITH (pattern = '(?P<video>\\w+)')",
-            dir.display()
-        ),
-    );
+    let error = sql_error(&db, &ingest("FRAMES", &dir, "pattern = '(?P<video>\\w+)'"));
     assert!(error.contains("(?P<frame>"), "{error}");
     // A table that is not a frames table is not written to.
     sql(&db, "CREATE TABLE frames (id BIGINT)");
-    let error = sql_error(&db, &format!("INGEST FRAMES FROM '{}'", dir.display()));
+    let error = sql_error(&db, &ingest("FRAMES", &dir, ""));
     assert!(error.contains("ingest into another table"), "{error}");
     let error = sql_error(&db, "INGEST SOUND FROM 'x'");
     assert!(
@@ -189,9 +175,10 @@ fn a_pattern_reads_other_naming_schemes() {
     let db = open(root.path());
     sql(
         &db,
-        &format!(
-            "INGEST FRAMES FROM '{}' WITH (pattern = '^(?P<video>[a-z]+)@(?P<ts>[0-9.]+)s$')",
-            dir.display()
+        &ingest(
+            "FRAMES",
+            &dir,
+            "pattern = '^(?P<video>[a-z]+)@(?P<ts>[0-9.]+)s$'",
         ),
     );
     assert_eq!(
@@ -290,10 +277,7 @@ fn a_killed_ingest_loses_only_its_open_commit_and_a_rerun_completes_it() {
     assert_eq!(one(&db, "SELECT count(*), max(frame) FROM frames"), "4|4");
     let report = rows(&sql(
         &db,
-        &format!(
-            "INGEST FRAMES FROM '{}' WITH (interval = '4s', commit_every = 2)",
-            dir.display()
-        ),
+        &ingest("FRAMES", &dir, "interval = '4s', commit_every = 2"),
     ));
     assert_eq!(&report[0][1..4], ["2", "4", "3"]);
     assert_eq!(
@@ -361,7 +345,7 @@ fn video_errors_name_the_problem_and_the_fix() {
     );
     let not_video = root.path().join("notes.mp4");
     fs::write(&not_video, b"this is text, not a video").unwrap();
-    let error = sql_error(&db, &format!("INGEST VIDEO FROM '{}'", not_video.display()));
+    let error = sql_error(&db, &ingest("VIDEO", &not_video, ""));
     assert!(
         error.contains("could not read") && error.contains("notes.mp4"),
         "{error}"
@@ -376,13 +360,7 @@ fn video_errors_name_the_problem_and_the_fix() {
 fn news_with_frames(root: &Path) -> reeldb::Database {
     let dir = frames_dir(root);
     let db = open(root);
-    sql(
-        &db,
-        &format!(
-            "INGEST FRAMES FROM '{}' WITH (interval = '4s')",
-            dir.display()
-        ),
-    );
+    sql(&db, &ingest("FRAMES", &dir, "interval = '4s'"));
     db
 }
 
@@ -398,10 +376,7 @@ fn transcripts_out_of_order_and_overlapping_align_with_frames() {
          00:00:07.000 --> 00:00:13.000\nOverlapping second segment here\n",
     )
     .unwrap();
-    let report = rows(&sql(
-        &db,
-        &format!("INGEST TRANSCRIPT FROM '{}'", vtt.display()),
-    ));
+    let report = rows(&sql(&db, &ingest("TRANSCRIPT", &vtt, "")));
     assert_eq!(report[0][0..2], ["segments", "3"]);
     // Kept in time order.
     assert_eq!(
@@ -424,13 +399,7 @@ fn transcripts_out_of_order_and_overlapping_align_with_frames() {
         [["1", "0"], ["2", "1"], ["4", "2"]]
     );
     // Uniform, re-ingested: replaces the rows; the segments' words spread over their frames.
-    sql(
-        &db,
-        &format!(
-            "INGEST TRANSCRIPT FROM '{}' WITH (align = 'uniform')",
-            vtt.display()
-        ),
-    );
+    sql(&db, &ingest("TRANSCRIPT", &vtt, "align = 'uniform'"));
     assert_eq!(one(&db, "SELECT count(*) FROM segments"), "3");
     assert_eq!(
         rows(&sql(
@@ -470,10 +439,7 @@ fn srt_and_json_transcripts_and_their_errors() {
     .unwrap();
     sql(
         &db,
-        &format!(
-            "INGEST TRANSCRIPT FROM '{}' WITH (video = '{VIDEO}')",
-            srt.display()
-        ),
+        &ingest("TRANSCRIPT", &srt, &format!("video = '{VIDEO}'")),
     );
     assert_eq!(
         rows(&sql(&db, "SELECT frame FROM frame_text ORDER BY frame")),
@@ -488,9 +454,10 @@ fn srt_and_json_transcripts_and_their_errors() {
     .unwrap();
     sql(
         &db,
-        &format!(
-            "INGEST TRANSCRIPT FROM '{}' WITH (video = '{VIDEO}', align = 'uniform')",
-            json.display()
+        &ingest(
+            "TRANSCRIPT",
+            &json,
+            &format!("video = '{VIDEO}', align = 'uniform'"),
         ),
     );
     assert_eq!(
@@ -505,13 +472,7 @@ fn srt_and_json_transcripts_and_their_errors() {
         "2"
     );
 
-    let error = sql_error(
-        &db,
-        &format!(
-            "INGEST TRANSCRIPT FROM '{}' WITH (video = 'other')",
-            srt.display()
-        ),
-    );
+    let error = sql_error(&db, &ingest("TRANSCRIPT", &srt, "video = 'other'"));
     assert!(
         error.contains("no frames with times of video 'other'") && error.contains(VIDEO),
         "{error}"
@@ -524,10 +485,7 @@ fn srt_and_json_transcripts_and_their_errors() {
     .unwrap();
     let error = sql_error(
         &db,
-        &format!(
-            "INGEST TRANSCRIPT FROM '{}' WITH (video = '{VIDEO}')",
-            bad.display()
-        ),
+        &ingest("TRANSCRIPT", &bad, &format!("video = '{VIDEO}'")),
     );
     assert!(
         error.contains("line 6") && error.contains("cue timing"),
@@ -535,9 +493,10 @@ fn srt_and_json_transcripts_and_their_errors() {
     );
     let error = sql_error(
         &db,
-        &format!(
-            "INGEST TRANSCRIPT FROM '{}' WITH (video = '{VIDEO}', align = 'closest')",
-            srt.display()
+        &ingest(
+            "TRANSCRIPT",
+            &srt,
+            &format!("video = '{VIDEO}', align = 'closest'"),
         ),
     );
     assert!(error.contains("'uniform'"), "{error}");
@@ -565,13 +524,7 @@ fn precomputed_embeddings_land_on_their_frames() {
         .collect();
     lines.push(r#"{"imageid": "OTHER-000001.jpg", "embedding": [0, 0, 1]}"#.into());
     fs::write(&file, lines.join("\n") + "\n").unwrap();
-    let report = rows(&sql(
-        &db,
-        &format!(
-            "INGEST EMBEDDINGS FROM '{}' WITH (column = 'vertex')",
-            file.display()
-        ),
-    ));
+    let report = rows(&sql(&db, &ingest("EMBEDDINGS", &file, "column = 'vertex'")));
     let details = &report[0][4];
     assert_eq!(report[0][1], "6", "{details}");
     assert!(
@@ -610,13 +563,7 @@ fn precomputed_embeddings_land_on_their_frames() {
         "{\"file\": \"a.jpg\", \"vector\": [1, 2, 3]}\n{\"file\": \"b.jpg\", \"vector\": [1, 2]}\n",
     )
     .unwrap();
-    let error = sql_error(
-        &db,
-        &format!(
-            "INGEST EMBEDDINGS FROM '{}' WITH (column = 'vertex')",
-            ragged.display()
-        ),
-    );
+    let error = sql_error(&db, &ingest("EMBEDDINGS", &ragged, "column = 'vertex'"));
     assert!(
         error.contains("line 2 ('b.jpg'): a vector of 2 numbers, but the ones before have 3"),
         "{error}"
@@ -627,23 +574,14 @@ fn precomputed_embeddings_land_on_their_frames() {
         format!("{{\"file\": \"{VIDEO}-000001.jpg\", \"vector\": [1, 2, 3, 4]}}\n"),
     )
     .unwrap();
-    let error = sql_error(
-        &db,
-        &format!(
-            "INGEST EMBEDDINGS FROM '{}' WITH (column = 'vertex')",
-            wide.display()
-        ),
-    );
+    let error = sql_error(&db, &ingest("EMBEDDINGS", &wide, "column = 'vertex'"));
     assert!(
         error.contains("column 'vertex' holds 3-d vectors") && error.contains("4-d"),
         "{error}"
     );
     let error = sql_error(
         &db,
-        &format!(
-            "INGEST EMBEDDINGS FROM '{}' WITH (column = 'v4', model = 'builtin')",
-            wide.display()
-        ),
+        &ingest("EMBEDDINGS", &wide, "column = 'v4', model = 'builtin'"),
     );
     assert!(error.contains("makes 276-d vectors"), "{error}");
     let unknown = root.path().join("unknown.jsonl");
@@ -652,10 +590,7 @@ fn precomputed_embeddings_land_on_their_frames() {
         "{\"who\": \"a.jpg\", \"what\": [1, 2], \"why\": [3, 4]}\n",
     )
     .unwrap();
-    let error = sql_error(
-        &db,
-        &format!("INGEST EMBEDDINGS FROM '{}'", unknown.display()),
-    );
+    let error = sql_error(&db, &ingest("EMBEDDINGS", &unknown, ""));
     assert!(
         error.contains("which key holds the vector") && error.contains("who, what, why")
             || error.contains("what, who, why"),
@@ -708,13 +643,7 @@ fn npy_with_ids_and_parquet_embeddings() {
     let ids = root.path().join("vectors.txt");
     write_npy(&npy, &[[1.0, 0.0], [0.0, 1.0]]);
     fs::write(&ids, format!("{VIDEO}-000001.jpg\n{VIDEO}-000002.jpg\n")).unwrap();
-    let error = sql_error(
-        &db,
-        &format!(
-            "INGEST EMBEDDINGS FROM '{}' WITH (column = 'npy')",
-            npy.display()
-        ),
-    );
+    let error = sql_error(&db, &ingest("EMBEDDINGS", &npy, "column = 'npy'"));
     assert!(error.contains("ids = 'names.txt'"), "{error}");
     sql(
         &db,
@@ -748,13 +677,7 @@ fn npy_with_ids_and_parquet_embeddings() {
     // Parquet, as pandas or Arrow write it: a text column and a list of doubles.
     let parquet = root.path().join("vectors.parquet");
     write_parquet(&parquet, &format!("{VIDEO}-000003.jpg"), &[0.5, 0.5]);
-    let report = rows(&sql(
-        &db,
-        &format!(
-            "INGEST EMBEDDINGS FROM '{}' WITH (column = 'npy')",
-            parquet.display()
-        ),
-    ));
+    let report = rows(&sql(&db, &ingest("EMBEDDINGS", &parquet, "column = 'npy'")));
     assert!(
         report[0][4].contains(r#"column "filename" and the vector from "emb""#),
         "{report:?}"
