@@ -11,9 +11,10 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reeldb_query::Session;
 use reeldb_query::ingest::{
-    Alignment, EmbeddingsOptions, FrameTarget, FramesOptions, IngestControl, IngestReport,
-    NamingScheme, NoProgress, Progress, TranscriptFormat, TranscriptOptions, VideoOptions,
-    build_demo, ingest_embeddings, ingest_frames, ingest_transcript, ingest_video, parse_seconds,
+    Alignment, DEMO_FRAMES, DEMO_INTERVAL, EmbeddingsOptions, FrameTarget, FramesOptions,
+    IngestControl, IngestReport, NamingScheme, NoProgress, Progress, TranscriptFormat,
+    TranscriptOptions, VideoOptions, build_demo, ingest_embeddings, ingest_frames,
+    ingest_transcript, ingest_video, parse_seconds,
 };
 
 use crate::args::{FrameTargetArgs, IngestSource};
@@ -213,8 +214,8 @@ pub fn demo(session: &Session, files: &[PathBuf], db: &Path) -> Result<ExitCode>
     {
         if let Some(rendered) = &report.rendered {
             println!(
-                "rendered a 3-minute evening news broadcast (48 frames, 4 s apart, and its \
-                 transcript) into {}",
+                "rendered an evening news broadcast ({DEMO_FRAMES} frames, {DEMO_INTERVAL} s \
+                 apart, and its transcript) into {}",
                 rendered.display()
             );
         }

@@ -721,3 +721,67 @@ fn the_demo_database_answers_the_queries_it_suggests() {
         "frame 12 (weather) is nearest {nearest}"
     );
 }
+
+#[test]
+fn refused_imports_name_the_fix_and_change_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let file = root.path().join("vectors.jsonl");
+    fs::write(
+        &file,
+        format!("{{\"file\": \"{VIDEO}-000001.jpg\", \"vector\": [1, 2]}}\n"),
+    )
+    .unwrap();
+    // No frames table yet.
+    let empty = open(root.path());
+    let error = sql_error(&empty, &ingest("EMBEDDINGS", &file, ""));
+    assert!(
+        error.contains("no table 'frames'") && error.contains("INGEST FRAMES"),
+        "{error}"
+    );
+    drop(empty);
+
+    let db = news_with_frames(root.path());
+    // Names that are no frame's.
+    let strangers = root.path().join("strangers.jsonl");
+    fs::write(
+        &strangers,
+        "{\"file\": \"elsewhere.jpg\", \"vector\": [1, 2]}\n",
+    )
+    .unwrap();
+    let error = sql_error(&db, &ingest("EMBEDDINGS", &strangers, ""));
+    assert!(error.contains("none of the 1 names"), "{error}");
+    // A vector index would be invalidated by the rewrite.
+    sql(&db, "CREATE VECTOR INDEX frames_look ON frames (builtin)");
+    let error = sql_error(&db, &ingest("EMBEDDINGS", &file, "column = 'vertex'"));
+    assert!(
+        error.contains("vector indexes (frames_look)") && error.contains("DROP"),
+        "{error}"
+    );
+    // The frames table is as it was.
+    assert_eq!(
+        rows(&sql(
+            &db,
+            "SELECT column_name FROM information_schema.columns \
+             WHERE table_name = 'frames' AND column_name = 'vertex'"
+        ))
+        .len(),
+        0
+    );
+    assert_eq!(one(&db, "SELECT count(*) FROM frames"), "6");
+
+    // Transcripts: an unknown extension, and an option given twice.
+    let notes = root.path().join("notes.txt");
+    fs::write(&notes, "hello").unwrap();
+    let error = sql_error(
+        &db,
+        &ingest("TRANSCRIPT", &notes, &format!("video = '{VIDEO}'")),
+    );
+    assert!(error.contains("format = 'srt'"), "{error}");
+    let error = sql_error(
+        &db,
+        &ingest("TRANSCRIPT", &notes, "video = 'a', video = 'b'"),
+    );
+    assert!(error.contains("option 'video' is given twice"), "{error}");
+    let error = sql_error(&db, &ingest("FRAMES", root.path(), "commit_every = 0"));
+    assert!(error.contains("commit_every = 0"), "{error}");
+}

@@ -24,6 +24,16 @@ use crate::session::Session;
 pub const DEMO_VIDEO: &str = "DEMO_20240315_180000_Evening_News";
 /// Seconds between its frames.
 pub const DEMO_INTERVAL: f64 = 4.0;
+/// How many frames it has.
+pub const DEMO_FRAMES: usize = {
+    let mut total = 0;
+    let mut shot = 0;
+    while shot < SHOTS.len() {
+        total += SHOTS[shot].1;
+        shot += 1;
+    }
+    total
+};
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 360;
 

@@ -33,7 +33,9 @@ mod video;
 
 pub use alignment::Alignment;
 pub use control::{IngestControl, IngestReport, NoProgress, Progress, Skipped};
-pub use demo::{DemoReport, build_demo, render_demo_broadcast};
+pub use demo::{
+    DEMO_FRAMES, DEMO_INTERVAL, DEMO_VIDEO, DemoReport, build_demo, render_demo_broadcast,
+};
 pub use embeddings_file::{ImportedVectors, NAME_KEYS, VECTOR_KEYS, read_embeddings};
 pub use embeddings_ingest::{EmbeddingsOptions, ingest_embeddings};
 pub use frame_name::NamingScheme;

@@ -21,6 +21,7 @@ use super::frame_name::video_name;
 use super::frame_table::FrameMeta;
 use super::frame_writer::FrameWriter;
 use super::target::FrameTarget;
+use super::transcript::parse_timestamp;
 use crate::error::{Error, Result};
 use crate::session::Session;
 
@@ -342,7 +343,7 @@ fn read_stderr(stderr: impl Read, events: &mpsc::Sender<StderrEvent>) -> Vec<Str
             }
             continue;
         }
-        if let Some(duration) = field_after(&line, "Duration:").and_then(parse_clock) {
+        if let Some(duration) = field_after(&line, "Duration:").and_then(parse_timestamp) {
             let _ = events.send(StderrEvent::Duration(duration));
         }
         tail.push(line.trim().to_string());
@@ -357,13 +358,6 @@ fn read_stderr(stderr: impl Read, events: &mpsc::Sender<StderrEvent>) -> Vec<Str
 fn field_after<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     let rest = line[line.find(key)? + key.len()..].trim_start();
     rest.split(|c: char| c.is_whitespace() || c == ',').next()
-}
-
-/// `HH:MM:SS.ss` as seconds.
-fn parse_clock(text: &str) -> Option<f64> {
-    let mut parts = text.split(':');
-    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
-    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
 }
 
 /// Reads one binary PPM (`P6`, 8-bit) image; `None` at a clean end of the stream.
@@ -455,11 +449,11 @@ mod tests {
         assert_eq!(field_after(line, "pts_time:"), Some("6.85002"));
         let header = "  Duration: 00:01:09.20, start: 0.000000, bitrate: 1234 kb/s";
         assert_eq!(
-            field_after(header, "Duration:").and_then(parse_clock),
+            field_after(header, "Duration:").and_then(parse_timestamp),
             Some(69.2)
         );
         assert_eq!(
-            field_after("  Duration: N/A, bitrate: N/A", "Duration:").and_then(parse_clock),
+            field_after("  Duration: N/A, bitrate: N/A", "Duration:").and_then(parse_timestamp),
             None
         );
     }
