@@ -38,6 +38,7 @@
 //! Do it in one [`WriteTransaction`]: read from `txn.base()`, append and remove files, commit.
 //! Never modify or delete a file a manifest references; vacuum is the only deleter of those.
 
+pub mod cluster;
 mod conform;
 mod crash;
 mod data_file;
@@ -50,6 +51,7 @@ mod layout;
 mod maintenance;
 mod manifest;
 mod model_store;
+pub mod projection;
 mod recent;
 mod snapshot;
 mod transaction;
