@@ -1,6 +1,7 @@
 //! reeldb's cross-crate integration tests, in one test binary.
 
 mod integration {
+    mod clustering;
     mod crash;
     mod faces;
     mod ingest;

@@ -42,6 +42,8 @@ pub enum ReeldbStatement {
     ShowModels,
     /// `INGEST FRAMES | VIDEO | TRANSCRIPT | EMBEDDINGS FROM 'path' [WITH (...)]`
     Ingest(Ingest),
+    /// `CLUSTER table ON column USING method [(...)] [PARTITION BY column] INTO column`
+    Cluster(ClusterInto),
     /// `ALTER TABLE t ALTER [COLUMN] c SET MODEL m` (or `DROP MODEL`: `model` is `None`)
     SetColumnModel {
         /// The table.
@@ -87,6 +89,23 @@ pub struct Ingest {
     pub path: String,
     /// Options, names lowercased, in the order written.
     pub options: Vec<(String, OptionValue)>,
+}
+
+/// `CLUSTER table ON column USING method ... INTO column`: cluster labels kept as a column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterInto {
+    /// The table.
+    pub table: String,
+    /// Its vector column.
+    pub column: String,
+    /// `dbscan`, `hdbscan` or `kmeans` (lowercased).
+    pub method: String,
+    /// The method's parameters, names lowercased, in the order written.
+    pub options: Vec<(String, OptionValue)>,
+    /// A column whose values are clustered apart (`PARTITION BY video`).
+    pub partition: Option<String>,
+    /// The column the labels go into (added, or replaced if it exists).
+    pub into: String,
 }
 
 /// `CREATE MODEL ...`
@@ -220,6 +239,20 @@ impl fmt::Display for ReeldbStatement {
                     string(&ingest.path)
                 )?;
                 write_options(f, &ingest.options, " = ")
+            }
+            ReeldbStatement::Cluster(cluster) => {
+                write!(
+                    f,
+                    "CLUSTER {} ON {} USING {}",
+                    identifier(&cluster.table),
+                    identifier(&cluster.column),
+                    cluster.method
+                )?;
+                write_options(f, &cluster.options, " = ")?;
+                if let Some(partition) = &cluster.partition {
+                    write!(f, " PARTITION BY {}", identifier(partition))?;
+                }
+                write!(f, " INTO {}", identifier(&cluster.into))
             }
             ReeldbStatement::CopyFrom(copy) => {
                 write!(

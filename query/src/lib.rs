@@ -26,6 +26,8 @@
 mod append;
 mod ast;
 mod catalog;
+pub mod cluster_statement;
+pub mod cluster_tables;
 mod copy_from;
 mod error;
 pub mod ingest;

@@ -8,7 +8,7 @@ use pest::iterators::Pair;
 use pest_derive::Parser;
 
 use crate::ast::{
-    CopyFrom, CreateModel, CreateVectorIndex, Ingest, IngestKind, OptionValue, ReeldbStatement,
+    ClusterInto, CopyFrom, CreateModel, CreateVectorIndex, Ingest, IngestKind, OptionValue, ReeldbStatement,
 };
 use crate::error::{Error, Result};
 
@@ -58,6 +58,8 @@ fn describe(rule: &Rule) -> String {
         Rule::copy_options => "WITH (option value, ...)".into(),
         Rule::option_value | Rule::number => "an option value".into(),
         Rule::kw_keep => "KEEP".into(),
+        Rule::kw_into => "INTO".into(),
+        Rule::partition_by => "PARTITION BY".into(),
         Rule::kw_versions => "VERSIONS".into(),
         Rule::kw_from => "FROM".into(),
         Rule::kw_table => "TABLE".into(),
@@ -205,6 +207,33 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
             }
             Ok(ReeldbStatement::Ingest(ingest))
         }
+        Rule::cluster_into => {
+            let mut names = Vec::new();
+            let mut cluster = ClusterInto {
+                table: String::new(),
+                column: String::new(),
+                method: String::new(),
+                options: Vec::new(),
+                partition: None,
+                into: String::new(),
+            };
+            for part in pair.into_inner() {
+                match part.as_rule() {
+                    Rule::table_name => names.push(table_name(part)),
+                    Rule::cluster_method => cluster.method = part.as_str().to_lowercase(),
+                    Rule::copy_options => cluster.options = statement_options(part),
+                    Rule::partition_by => cluster.partition = part.into_inner().last().map(table_name),
+                    Rule::into_column => cluster.into = part.into_inner().last().map(table_name).unwrap_or_default(),
+                    _ => {}
+                }
+            }
+            let [table, column]: [String; 2] = names
+                .try_into()
+                .map_err(|_| Error::Invalid("CLUSTER table ON column USING method INTO column".into()))?;
+            cluster.table = table;
+            cluster.column = column;
+            Ok(ReeldbStatement::Cluster(cluster))
+        }
         Rule::set_column_model => {
             let mut names = Vec::new();
             let mut model = None;
@@ -298,6 +327,25 @@ mod tests {
     }
 
     #[test]
+    fn cluster_takes_its_parameters_in_parentheses_with_or_without_with() {
+        let ReeldbStatement::Cluster(cluster) =
+            parse("cluster Frames on CLIP using KMeans (k = 5, seed = 42) into c;")
+        else {
+            panic!("not a CLUSTER statement");
+        };
+        assert_eq!(cluster.table, "frames");
+        assert_eq!(cluster.column, "clip");
+        assert_eq!(cluster.method, "kmeans");
+        assert_eq!(cluster.options[0], ("k".into(), OptionValue::Number(5.0)));
+        assert_eq!(cluster.partition, None);
+        assert_eq!(cluster.into, "c");
+        let error = parse_reeldb_statement("CLUSTER frames ON clip USING kmeans (k = 5)")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("INTO"), "{error}");
+    }
+
+    #[test]
     fn statements_round_trip_through_display() {
         for sql in [
             "COPY frames FROM 'a.parquet'",
@@ -321,6 +369,8 @@ mod tests {
             "INGEST VIDEO FROM 'broadcast.mp4' WITH (every = 2)",
             "INGEST TRANSCRIPT FROM 'b.vtt' WITH (video = 'broadcast', align = uniform)",
             "INGEST EMBEDDINGS FROM 'x.embeds.json' WITH (column = 'vertex')",
+            "CLUSTER frames ON clip USING hdbscan WITH (min_cluster_size = 3, selection = 'leaf') PARTITION BY video INTO topic",
+            "CLUSTER faces ON encoding USING dbscan WITH (eps = 0.4) INTO person",
         ] {
             let statement = parse(sql);
             assert_eq!(statement.to_string(), sql);

@@ -29,6 +29,8 @@ use reeldb_udf::ModelRegistry;
 use crate::append::append_stream;
 use crate::ast::ReeldbStatement;
 use crate::catalog::SnapshotSchema;
+use crate::cluster_statement::cluster_into;
+use crate::cluster_tables::{ChooseKFunction, ClusterSimilarityFunction};
 use crate::copy_from::copy_from;
 use crate::error::{Error, Result};
 use crate::ingest::{IngestControl, NoProgress, Progress};
@@ -108,6 +110,14 @@ impl Session {
         reeldb_udf::register_all(&ctx, &models);
         let catalog = Arc::new(MemoryCatalogProvider::new());
         ctx.register_catalog(CATALOG, Arc::clone(&catalog) as Arc<dyn CatalogProvider>);
+        ctx.register_udtf(
+            "choose_k",
+            Arc::new(ChooseKFunction::new(Arc::clone(&catalog))),
+        );
+        ctx.register_udtf(
+            "cluster_similarity",
+            Arc::new(ClusterSimilarityFunction::new(Arc::clone(&catalog))),
+        );
         ctx.register_udtf(
             "knn",
             Arc::new(KnnFunction::new(Arc::clone(&catalog), cache_vector_files)),
@@ -302,6 +312,11 @@ impl Session {
             }
             ReeldbStatement::Ingest(ingest) => {
                 let batch = run_ingest(self, &ingest, &self.ingest_control()).await?;
+                let schema = batch.schema();
+                Ok(Box::pin(MemoryStream::try_new(vec![batch], schema, None)?))
+            }
+            ReeldbStatement::Cluster(statement) => {
+                let batch = cluster_into(&self.db, &statement).await?.to_batch()?;
                 let schema = batch.schema();
                 Ok(Box::pin(MemoryStream::try_new(vec![batch], schema, None)?))
             }

@@ -9,22 +9,29 @@
 //! models).
 //!
 //! # Adding a SQL function
-//! 1. One file per function under `src/scalar/` (or `aggregate/`, `window/`, `table/`), with a
-//!    struct `XxxFunc` implementing DataFusion's `ScalarUDFImpl` and user docs as data.
+//! 1. One file per function under `src/scalar/` (clustering and projection: `src/analysis/`),
+//!    with a struct `XxxFunc` implementing DataFusion's `ScalarUDFImpl` (`WindowUDFImpl`,
+//!    `AggregateUDFImpl`) and user docs as data.
 //! 2. A `LazyLock` singleton `xxx_udf()` in that file (or, for a function that needs the
 //!    database's models, a constructor taking the [`ModelRegistry`]), listed in
 //!    [`all_functions`].
 //! 3. `.slt` cases under `tests/slt/`, error cases included.
 
+pub mod analysis;
 pub mod model;
 pub mod scalar;
 pub mod vector_arg;
 
 use std::sync::Arc;
 
-use datafusion::logical_expr::{DocSection, ScalarUDF};
+use datafusion::logical_expr::{AggregateUDF, DocSection, ScalarUDF, WindowUDF};
 use datafusion::prelude::SessionContext;
 
+pub use analysis::cluster_method::ClusterMethod;
+pub use analysis::cluster_window::cluster_udwf;
+pub use analysis::label_agreement::{adjusted_rand_index_udaf, purity_udaf};
+pub use analysis::project_window::project_udwf;
+pub use analysis::silhouette_aggregate::silhouette_udaf;
 pub use model::registry::ModelRegistry;
 pub use scalar::classify::ClassifyFunc;
 pub use scalar::detect_faces::DetectFacesFunc;
@@ -48,6 +55,23 @@ pub const DOC_SECTION_MODEL: DocSection = DocSection {
     label: "Model Functions",
     description: Some("Embed images and texts with models, classify, and hash images."),
 };
+
+/// The documentation section of the clustering and projection functions.
+pub const DOC_SECTION_ANALYSIS: DocSection = DocSection {
+    include: true,
+    label: "Clustering Functions",
+    description: Some("Cluster vectors, project them to 2-D maps, and measure clusterings."),
+};
+
+/// Every window function reeldb adds to SQL.
+pub fn all_window_functions() -> Vec<Arc<WindowUDF>> {
+    vec![cluster_udwf(), project_udwf()]
+}
+
+/// Every aggregate function reeldb adds to SQL.
+pub fn all_aggregate_functions() -> Vec<Arc<AggregateUDF>> {
+    vec![silhouette_udaf(), purity_udaf(), adjusted_rand_index_udaf()]
+}
 
 /// Every scalar function reeldb adds to SQL; the model functions find models in `models`.
 pub fn all_functions(models: &Arc<ModelRegistry>) -> Vec<Arc<ScalarUDF>> {
@@ -73,6 +97,12 @@ pub fn all_functions(models: &Arc<ModelRegistry>) -> Vec<Arc<ScalarUDF>> {
 pub fn register_all(ctx: &SessionContext, models: &Arc<ModelRegistry>) {
     for function in all_functions(models) {
         ctx.register_udf(function.as_ref().clone());
+    }
+    for function in all_window_functions() {
+        ctx.register_udwf(function.as_ref().clone());
+    }
+    for function in all_aggregate_functions() {
+        ctx.register_udaf(function.as_ref().clone());
     }
 }
 

@@ -17,12 +17,16 @@
 //! against `ef_search` on 1 and 2 threads, the same through SQL, exact-scan speed against the
 //! machine's memory bandwidth, and hnswlib on the same data (see `ann.rs`).
 //!
+//! `cluster` runs DBSCAN, HDBSCAN, k-means and t-SNE against scikit-learn on the same
+//! synthetic clustered vectors (see `cluster.rs`).
+//!
 //! `models` measures images per second through `embed_image()` with the built-in model and an
 //! ONNX model, against onnxruntime's Python API on the same images (see `models.rs`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ann;
+mod cluster;
 mod ingest;
 mod models;
 
@@ -283,6 +287,7 @@ fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: reeldb-bench core [--rows N] [--dim D] [--dir DIR] [--repeat R]\n       \
                  reeldb-bench ann (--base F --query F [--truth F] | --synthetic NxD) [options]\n       \
+                 reeldb-bench cluster [--rows N] [--dim D] [--clusters K] [--tsne-rows N] [--methods M,..] [--no-sklearn] [--sql]\n       \
                  reeldb-bench models [--images N] [--dir DIR] [--repeat R] [--python]\n       \
                  reeldb-bench ingest [--images N] [--dir DIR] [--repeat R]";
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -298,6 +303,7 @@ fn main() -> std::process::ExitCode {
             }
         },
         Some("ann") => runtime.block_on(ann::run(&args[1..])),
+        Some("cluster") => runtime.block_on(cluster::run(&args[1..])),
         Some("models") => runtime.block_on(models::run(&args[1..])),
         Some("ingest") => runtime.block_on(ingest::run(&args[1..])),
         _ => {

@@ -1,0 +1,250 @@
+//! `CLUSTER table ON column USING method [(...)] [PARTITION BY column] INTO column`: clusters
+//! a table's vectors and keeps the labels as a column.
+//!
+//! The statement is `cluster(column, method, ...) OVER (PARTITION BY ...)` written back into
+//! the table, in one commit: the table is rewritten with the label column added (or, if it
+//! exists, replaced), its rows in their order, its vector indexes rebuilt and its columns'
+//! models kept. A failure leaves the table as it was.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow::array::{Array, AsArray, RecordBatch, UInt64Array};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema};
+use datafusion::common::{Column, ScalarValue};
+use datafusion::functions_window::expr_fn::row_number;
+use datafusion::logical_expr::{Expr, ExprFunctionExt, SortExpr};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::prelude::{SessionConfig, SessionContext, lit};
+use futures::StreamExt;
+use reeldb_engine::vector::vector_dimension;
+use reeldb_engine::{Database, IndexSpec};
+use reeldb_udf::{ClusterMethod, cluster_udwf};
+
+use crate::append::append_stream;
+use crate::ast::{ClusterInto, OptionValue};
+use crate::error::{Error, Result};
+use crate::table::ReeldbTable;
+
+/// The column that keeps the rows' order while they are clustered.
+const ROW_COLUMN: &str = "__reeldb_row";
+
+/// What a `CLUSTER` statement did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterReport {
+    /// Rows written.
+    pub rows: u64,
+    /// Distinct clusters (over all partitions).
+    pub clusters: u64,
+    /// Rows labelled noise.
+    pub noise: u64,
+}
+
+impl ClusterReport {
+    /// The report as a one-row batch: `rows`, `clusters`, `noise`.
+    pub fn to_batch(self) -> Result<RecordBatch> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("rows", DataType::UInt64, false),
+            Field::new("clusters", DataType::UInt64, false),
+            Field::new("noise", DataType::UInt64, false),
+        ]));
+        Ok(RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(UInt64Array::from(vec![self.rows])),
+                Arc::new(UInt64Array::from(vec![self.clusters])),
+                Arc::new(UInt64Array::from(vec![self.noise])),
+            ],
+        )?)
+    }
+}
+
+/// Runs `statement` on `db` in one write transaction.
+pub async fn cluster_into(db: &Database, statement: &ClusterInto) -> Result<ClusterReport> {
+    let pairs: Vec<(String, ScalarValue)> = statement
+        .options
+        .iter()
+        .map(|(name, value)| (name.clone(), option_scalar(value)))
+        .collect();
+    // Checks the method and its parameters before any work.
+    ClusterMethod::from_named(&statement.method, &pairs)?;
+
+    let mut txn = db.begin_write()?;
+    let entry = txn.table(&statement.table)?.clone();
+    let old_schema = entry.schema()?;
+    let names: Vec<&str> = old_schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let Ok(vector_field) = old_schema.field_with_name(&statement.column) else {
+        return Err(Error::Invalid(format!(
+            "CLUSTER: table '{}' has no column '{}'; its columns are {}",
+            statement.table,
+            statement.column,
+            names.join(", ")
+        )));
+    };
+    if vector_dimension(vector_field.data_type()).is_none() {
+        return Err(Error::Invalid(format!(
+            "CLUSTER: column '{}' is {}, not a vector column",
+            statement.column,
+            vector_field.data_type()
+        )));
+    }
+    if let Some(partition) = &statement.partition
+        && old_schema.field_with_name(partition).is_err()
+    {
+        return Err(Error::Invalid(format!(
+            "CLUSTER: table '{}' has no column '{partition}' to partition by; its columns are {}",
+            statement.table,
+            names.join(", ")
+        )));
+    }
+    if statement.into == statement.column || Some(&statement.into) == statement.partition.as_ref()
+    {
+        return Err(Error::Invalid(format!(
+            "CLUSTER: the labels cannot go INTO '{}', which the statement reads; name a new \
+             column",
+            statement.into
+        )));
+    }
+    if let Ok(existing) = old_schema.field_with_name(&statement.into)
+        && existing.data_type() != &DataType::Int64
+    {
+        return Err(Error::Invalid(format!(
+            "CLUSTER: column '{}' exists and holds {}, not labels; name a new column (or drop \
+             that one first)",
+            statement.into,
+            existing.data_type()
+        )));
+    }
+
+    // The new layout: the old columns, the label column replaced in place or added last.
+    let label_field = Field::new(&statement.into, DataType::Int64, true);
+    let mut fields: Vec<Field> = old_schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if f.name() == &statement.into {
+                label_field.clone()
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    if old_schema.field_with_name(&statement.into).is_err() {
+        fields.push(label_field);
+    }
+    let new_schema = Schema::new(fields);
+
+    // Read through a one-partition context so that the row numbers follow the table's order.
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+    ctx.register_udwf(cluster_udwf().as_ref().clone());
+    let table = Arc::new(ReeldbTable::new(Arc::clone(txn.base()), &statement.table)?);
+    let column = |name: &str| Expr::Column(Column::new_unqualified(name));
+    let mut args = vec![column(&statement.column), lit(statement.method.clone())];
+    args.extend(pairs.iter().map(|(name, value)| lit(format!("{name}={}", scalar_text(value)))));
+    let partition_by: Vec<Expr> = statement.partition.iter().map(|p| column(p)).collect();
+    let labels = cluster_udwf()
+        .call(args)
+        .partition_by(partition_by)
+        .build()?
+        .alias(&statement.into);
+    let kept: Vec<Expr> = new_schema
+        .fields()
+        .iter()
+        .map(|f| column(f.name()))
+        .collect();
+    let mut read: Vec<Expr> = old_schema
+        .fields()
+        .iter()
+        .filter(|f| f.name() != &statement.into)
+        .map(|f| column(f.name()))
+        .collect();
+    read.push(row_number().alias(ROW_COLUMN));
+    let frame = ctx
+        .read_table(table)?
+        .select(read)?
+        .window(vec![labels])?
+        .sort(vec![SortExpr::new(column(ROW_COLUMN), true, false)])?
+        .select(kept)?;
+    let stream = frame.execute_stream().await?;
+
+    // Counts clusters and noise as the rows go by.
+    let noise = Arc::new(AtomicU64::new(0));
+    let clusters = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let label_index = new_schema.index_of(&statement.into)?;
+    let partition_index = match &statement.partition {
+        Some(p) => Some(new_schema.index_of(p)?),
+        None => None,
+    };
+    let (noise_tally, cluster_tally) = (Arc::clone(&noise), Arc::clone(&clusters));
+    let schema = stream.schema();
+    let counted = stream.map(move |batch| {
+        let batch = batch?;
+        let labels = batch.column(label_index).as_primitive::<Int64Type>();
+        let partitions = partition_index
+            .map(|i| arrow::compute::cast(batch.column(i), &DataType::Utf8))
+            .transpose()?;
+        let mut seen = cluster_tally.lock().unwrap_or_else(|p| p.into_inner());
+        for row in 0..labels.len() {
+            if labels.is_null(row) {
+                continue;
+            }
+            let label = labels.value(row);
+            if label < 0 {
+                noise_tally.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let partition = partitions
+                .as_ref()
+                .filter(|p| p.is_valid(row))
+                .map(|p| p.as_string::<i32>().value(row).to_string());
+            seen.insert((partition, label));
+        }
+        drop(seen);
+        Ok(batch)
+    });
+    let stream = Box::pin(RecordBatchStreamAdapter::new(schema, counted));
+
+    let specs: Vec<IndexSpec> = entry
+        .indexes
+        .iter()
+        .map(|index| {
+            Ok(IndexSpec {
+                name: index.name.clone(),
+                column: index.column.clone(),
+                metric: index.metric.parse()?,
+                m: index.m,
+                ef_construction: index.ef_construction,
+                ef_search: index.ef_search,
+            })
+        })
+        .collect::<reeldb_engine::Result<_>>()?;
+    txn.drop_table(&statement.table)?;
+    txn.create_table(&statement.table, &new_schema)?;
+    let (mut txn, rows) = append_stream(txn, &statement.table, stream).await?;
+    for spec in &specs {
+        txn.create_vector_index(&statement.table, spec)?;
+    }
+    txn.commit()?;
+    let clusters = clusters.lock().unwrap_or_else(|p| p.into_inner()).len() as u64;
+    Ok(ClusterReport {
+        rows,
+        clusters,
+        noise: noise.load(Ordering::Relaxed),
+    })
+}
+
+fn option_scalar(value: &OptionValue) -> ScalarValue {
+    match value {
+        OptionValue::Number(n) => ScalarValue::Float64(Some(*n)),
+        OptionValue::String(text) | OptionValue::Word(text) => ScalarValue::Utf8(Some(text.clone())),
+    }
+}
+
+/// The text of a parameter value, for the `'name=value'` form of the window function.
+fn scalar_text(value: &ScalarValue) -> String {
+    match value {
+        ScalarValue::Utf8(Some(text)) => text.clone(),
+        ScalarValue::Float64(Some(n)) => n.to_string(),
+        other => other.to_string(),
+    }
+}

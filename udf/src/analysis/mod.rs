@@ -1,0 +1,16 @@
+//! The clustering and projection functions of SQL: `cluster()` and `project()` (window
+//! functions), `silhouette()`, `purity()` and `adjusted_rand_index()` (aggregates, also
+//! usable with OVER), and what they share with the query layer's `choose_k()`,
+//! `cluster_similarity()` and `CLUSTER` statement: the methods, their parameters, and the
+//! reading of a partition's vectors. The algorithms are in `reeldb_engine::cluster` and
+//! `reeldb_engine::projection`.
+
+pub mod cluster_method;
+pub mod cluster_window;
+pub mod label_agreement;
+pub mod literal_args;
+pub mod params;
+pub mod partition_vectors;
+pub mod project_window;
+pub mod projection_method;
+pub mod silhouette_aggregate;
