@@ -1,1 +1,373 @@
-//! (being written)
+//! How good a clustering is: the silhouette (from the vectors alone), purity and the adjusted
+//! Rand index (against known classes or another clustering).
+//!
+//! The silhouette and purity leave out the points labelled [`NOISE`]: DBSCAN and HDBSCAN
+//! mark points that belong to no cluster, and scoring them as one more "cluster" would reward
+//! or punish the noise rather than the clusters. The adjusted Rand index compares two whole
+//! labellings, so there `-1` is a label like any other, as in scikit-learn.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use rayon::prelude::*;
+
+use crate::cluster::NOISE;
+use crate::cluster::neighbours::{ClusterMetric, Prepared};
+use crate::cluster::points::Points;
+use crate::error::{Error, Result};
+
+/// The mean silhouette coefficient of the clustered points, as scikit-learn's
+/// `silhouette_score` (`sklearn/metrics/cluster/_unsupervised.py`) on the points whose label is
+/// not [`NOISE`].
+///
+/// For a point in a cluster of size > 1, with `a` its mean distance to the other points of
+/// its cluster and `b` its smallest mean distance to the points of another cluster,
+/// `s = (b − a) / max(a, b)`; a point alone in its cluster (or with `a = b = 0`) has `s = 0`.
+/// Any label other than `NOISE` names a cluster (they need not be consecutive).
+///
+/// `None` when fewer than 2 points remain, when they form fewer than 2 clusters, or when
+/// every point is its own cluster (scikit-learn refuses all three: it needs between 2 and
+/// `n − 1` clusters).
+///
+/// Exact: all `n²` distances, computed in parallel over points, in memory that grows with
+/// `n` (never an `n × n` matrix). The mean is summed in point order, so the result does not
+/// depend on the thread schedule.
+pub fn silhouette(
+    points: &Points<'_>,
+    labels: &[i64],
+    metric: ClusterMetric,
+) -> Result<Option<f64>> {
+    same_length(points.len(), labels.len(), "points", "labels")?;
+    let members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] != NOISE).collect();
+    let clusters = Clusters::of(members.iter().map(|&i| labels[i]));
+    if !clusters.silhouette_defined() {
+        return Ok(None);
+    }
+    let prepared = Prepared::new(points, metric);
+    Ok(Some(clusters.mean_silhouette(|i, j| {
+        prepared.distance_to(prepared.row(members[i]), members[j])
+    })))
+}
+
+/// The clusters of some labelled points: a dense number for each point's cluster and the
+/// size of each cluster. Also serves `choose_k`, which scores many labellings of one sample.
+#[derive(Debug, Clone)]
+pub(crate) struct Clusters {
+    /// `cluster_of[i]`: the cluster of point `i`, numbered from 0 in order of first
+    /// appearance.
+    cluster_of: Vec<u32>,
+    /// `sizes[c]`: the number of points in cluster `c`.
+    sizes: Vec<usize>,
+}
+
+impl Clusters {
+    /// Numbers the clusters of `labels` (one per point) densely.
+    pub(crate) fn of(labels: impl Iterator<Item = i64>) -> Self {
+        let mut number: HashMap<i64, u32> = HashMap::new();
+        let mut sizes = Vec::new();
+        let cluster_of = labels
+            .map(|label| {
+                let next = number.len() as u32;
+                let cluster = *number.entry(label).or_insert(next);
+                if cluster == next {
+                    sizes.push(0);
+                }
+                sizes[cluster as usize] += 1;
+                cluster
+            })
+            .collect();
+        Clusters { cluster_of, sizes }
+    }
+
+    /// Whether scikit-learn would compute a silhouette: 2 to `n − 1` clusters.
+    pub(crate) fn silhouette_defined(&self) -> bool {
+        self.sizes.len() >= 2 && self.sizes.len() < self.cluster_of.len()
+    }
+
+    /// The mean silhouette given the distance between points `i` and `j` (indices into the
+    /// labelled points). Needs [`Clusters::silhouette_defined`].
+    pub(crate) fn mean_silhouette(&self, distance: impl Fn(usize, usize) -> f32 + Sync) -> f64 {
+        let n = self.cluster_of.len();
+        let scores: Vec<f64> = (0..n)
+            .into_par_iter()
+            .map_init(
+                || vec![0f64; self.sizes.len()],
+                |sums, i| {
+                    sums.fill(0.0);
+                    for j in (0..n).filter(|&j| j != i) {
+                        sums[self.cluster_of[j] as usize] += f64::from(distance(i, j));
+                    }
+                    self.score(i, sums)
+                },
+            )
+            .collect();
+        scores.iter().sum::<f64>() / n as f64
+    }
+
+    /// The silhouette of point `i` from its summed distances to each cluster.
+    fn score(&self, i: usize, sums: &[f64]) -> f64 {
+        let own = self.cluster_of[i] as usize;
+        if self.sizes[own] == 1 {
+            return 0.0;
+        }
+        let a = sums[own] / (self.sizes[own] - 1) as f64;
+        let b = (0..self.sizes.len())
+            .filter(|&c| c != own)
+            .map(|c| sums[c] / self.sizes[c] as f64)
+            .fold(f64::INFINITY, f64::min);
+        let larger = a.max(b);
+        // 0 / 0 (every distance zero) is 0, as scikit-learn's `nan_to_num`.
+        if larger > 0.0 { (b - a) / larger } else { 0.0 }
+    }
+}
+
+/// The purity of a clustering against known classes: for each cluster the number of its
+/// points in its most common class, summed over clusters and divided by the number of
+/// clustered points. 1.0 means every cluster holds a single class.
+///
+/// Points labelled [`NOISE`] are left out (they are in no cluster); `None` when no point is
+/// left.
+pub fn purity<T: Eq + Hash>(labels: &[i64], truth: &[T]) -> Result<Option<f64>> {
+    same_length(labels.len(), truth.len(), "cluster labels", "truth values")?;
+    let mut counts: HashMap<(i64, &T), usize> = HashMap::new();
+    let mut clustered = 0usize;
+    for (&label, class) in labels.iter().zip(truth) {
+        if label != NOISE {
+            *counts.entry((label, class)).or_insert(0) += 1;
+            clustered += 1;
+        }
+    }
+    if clustered == 0 {
+        return Ok(None);
+    }
+    let mut largest: HashMap<i64, usize> = HashMap::new();
+    for (&(label, _), &count) in &counts {
+        let entry = largest.entry(label).or_insert(0);
+        *entry = (*entry).max(count);
+    }
+    let agreeing: usize = largest.values().sum();
+    Ok(Some(agreeing as f64 / clustered as f64))
+}
+
+/// The adjusted Rand index of two labellings of the same items, exactly as scikit-learn's
+/// `adjusted_rand_score` (`sklearn/metrics/cluster/_supervised.py`): 1.0 for the same
+/// partition (whatever the label values), about 0 for independent ones, negative for worse
+/// than chance. Symmetric in `a` and `b`.
+///
+/// As in scikit-learn, it is 1.0 when no pair of items is split by one labelling and joined
+/// by the other: no items, one item, or the same partition (for example all items in one
+/// cluster in both, or every item alone in both). Pair counts are exact integers, and the
+/// final division rounds as scikit-learn's Python integers do.
+pub fn adjusted_rand_index<A: Eq + Hash, B: Eq + Hash>(a: &[A], b: &[B]) -> Result<f64> {
+    same_length(
+        a.len(),
+        b.len(),
+        "labels in the first labelling",
+        "in the second",
+    )?;
+    let a_ids = dense_ids(a);
+    let b_ids = dense_ids(b);
+    let mut contingency: HashMap<(u32, u32), i128> = HashMap::new();
+    let mut a_sizes = vec![0i128; a_ids.iter().max().map_or(0, |&m| m as usize + 1)];
+    let mut b_sizes = vec![0i128; b_ids.iter().max().map_or(0, |&m| m as usize + 1)];
+    for (&x, &y) in a_ids.iter().zip(&b_ids) {
+        *contingency.entry((x, y)).or_insert(0) += 1;
+        a_sizes[x as usize] += 1;
+        b_sizes[y as usize] += 1;
+    }
+    let n = a.len() as i128;
+    let sum_squares: i128 = contingency.values().map(|c| c * c).sum();
+    let a_squares: i128 = a_sizes.iter().map(|c| c * c).sum();
+    let b_squares: i128 = b_sizes.iter().map(|c| c * c).sum();
+    // scikit-learn's `pair_confusion_matrix` (ordered pairs, so every count is doubled).
+    let together_in_both = sum_squares - n;
+    let only_in_b = b_squares - sum_squares;
+    let only_in_a = a_squares - sum_squares;
+    let apart_in_both = n * n - only_in_b - only_in_a - sum_squares;
+    let (tp, fp, fn_, tn) = (together_in_both, only_in_b, only_in_a, apart_in_both);
+    if fn_ == 0 && fp == 0 {
+        return Ok(1.0);
+    }
+    // `2.0 * (tp * tn - fn * fp) / (...)` in Python: each integer becomes the nearest f64.
+    let numerator = 2.0 * (tp * tn - fn_ * fp) as f64;
+    let denominator = ((tp + fn_) * (fn_ + tn) + (tp + fp) * (fp + tn)) as f64;
+    Ok(numerator / denominator)
+}
+
+/// Numbers the distinct values of `values` from 0, in order of first appearance.
+fn dense_ids<T: Eq + Hash>(values: &[T]) -> Vec<u32> {
+    let mut ids: HashMap<&T, u32> = HashMap::new();
+    values
+        .iter()
+        .map(|value| {
+            let next = ids.len() as u32;
+            *ids.entry(value).or_insert(next)
+        })
+        .collect()
+}
+
+fn same_length(left: usize, right: usize, left_name: &str, right_name: &str) -> Result<()> {
+    if left == right {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "{left} {left_name} but {right} {right_name}; give one of each per point"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two tight groups on a line and a far point: 0, 1, 2 | 10, 11 | 30.
+    fn line() -> Vec<f32> {
+        vec![0.0, 1.0, 2.0, 10.0, 11.0, 30.0]
+    }
+
+    #[test]
+    fn silhouette_matches_scikit_learn() {
+        let data = line();
+        let points = Points::new(&data, 1).unwrap();
+        // sklearn.metrics.silhouette_score(X, [0,0,0,1,1,2]) = 0.7273829999836191
+        // (X = [[0],[1],[2],[10],[11],[30]]; the singleton cluster 2 scores 0).
+        let score = silhouette(&points, &[0, 0, 0, 1, 1, 2], ClusterMetric::Euclidean)
+            .unwrap()
+            .unwrap();
+        assert!((score - 0.727_382_999_983_619_1).abs() < 1e-9, "{score}");
+        // silhouette_score(X, [0,0,1,1,1,1]) = 0.2079928669979412 (a poorer split).
+        let score = silhouette(&points, &[0, 0, 1, 1, 1, 1], ClusterMetric::Euclidean)
+            .unwrap()
+            .unwrap();
+        assert!((score - 0.207_992_866_997_941_2).abs() < 1e-9, "{score}");
+    }
+
+    #[test]
+    fn silhouette_with_cosine_matches_scikit_learn() {
+        let data = [1.0, 0.0, 2.0, 0.1, 0.0, 1.0, 0.1, 3.0, -1.0, -0.2];
+        let points = Points::new(&data, 2).unwrap();
+        // silhouette_score(X, [0,0,1,1,0], metric="cosine") = 0.3080114054594968
+        let score = silhouette(&points, &[0, 0, 1, 1, 0], ClusterMetric::Cosine)
+            .unwrap()
+            .unwrap();
+        assert!((score - 0.308_011_405_459_496_8).abs() < 1e-6, "{score}");
+    }
+
+    #[test]
+    fn silhouette_leaves_noise_out() {
+        let data = line();
+        let points = Points::new(&data, 1).unwrap();
+        // The same as sklearn's score on the first five points only:
+        // silhouette_score(X[:5], [0,0,0,1,1]) = 0.872859599980343.
+        let score = silhouette(&points, &[0, 0, 0, 1, 1, NOISE], ClusterMetric::Euclidean)
+            .unwrap()
+            .unwrap();
+        assert!((score - 0.872_859_599_980_343).abs() < 1e-9, "{score}");
+    }
+
+    #[test]
+    fn silhouette_is_none_where_undefined() {
+        let data = line();
+        let points = Points::new(&data, 1).unwrap();
+        let euclidean = ClusterMetric::Euclidean;
+        assert_eq!(silhouette(&points, &[3; 6], euclidean).unwrap(), None);
+        assert_eq!(silhouette(&points, &[NOISE; 6], euclidean).unwrap(), None);
+        assert_eq!(
+            silhouette(&points, &[0, 1, 2, 3, 4, 5], euclidean).unwrap(),
+            None
+        );
+        assert_eq!(
+            silhouette(&points, &[0, 1, NOISE, NOISE, NOISE, NOISE], euclidean).unwrap(),
+            None
+        );
+        let empty = Points::new(&[], 3).unwrap();
+        assert_eq!(silhouette(&empty, &[], euclidean).unwrap(), None);
+    }
+
+    #[test]
+    fn identical_points_score_zero_not_nan() {
+        let data = [1.0f32; 8];
+        let points = Points::new(&data, 2).unwrap();
+        let score = silhouette(&points, &[0, 0, 1, 1], ClusterMetric::Euclidean)
+            .unwrap()
+            .unwrap();
+        assert_eq!(score, 0.0);
+    }
+
+    #[test]
+    fn silhouette_refuses_a_label_count_that_differs() {
+        let data = line();
+        let points = Points::new(&data, 1).unwrap();
+        let error = silhouette(&points, &[0, 1], ClusterMetric::Euclidean)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("6 points but 2 labels"), "{error}");
+    }
+
+    #[test]
+    fn purity_counts_the_largest_class_of_each_cluster() {
+        let labels = [0, 0, 0, 1, 1, 1, NOISE];
+        let truth = ["a", "a", "b", "b", "b", "b", "a"];
+        // (2 + 3) / 6: the noise point is left out.
+        assert_eq!(purity(&labels, &truth).unwrap(), Some(5.0 / 6.0));
+        assert_eq!(purity(&[0, 1], &[7, 7]).unwrap(), Some(1.0));
+        assert_eq!(purity(&[NOISE, NOISE], &[1, 2]).unwrap(), None);
+        assert_eq!(purity::<u8>(&[], &[]).unwrap(), None);
+        assert!(purity(&[0, 1], &[1]).is_err());
+    }
+
+    #[test]
+    fn adjusted_rand_index_matches_scikit_learn() {
+        // Values from sklearn.metrics.adjusted_rand_score 1.7.2.
+        let cases: [(&[i64], &[i64], f64); 6] = [
+            (&[0, 0, 1, 1], &[0, 1, 0, 1], -0.5),
+            (&[0, 0, 1, 1], &[1, 1, 0, 0], 1.0),
+            (
+                &[0, 0, 0, 1, 1, 1],
+                &[0, 0, 1, 1, 2, 2],
+                0.242_424_242_424_242_45,
+            ),
+            (
+                &[0, 0, 1, 2, 2, 2, 3, 3, 1, 0],
+                &[1, 1, 1, 0, 0, 2, 2, 2, 0, 1],
+                0.364_406_779_661_016_9,
+            ),
+            (&[0, 1, 2, 3], &[0, 0, 0, 0], 0.0),
+            (
+                &[-1, -1, 0, 0, 1],
+                &[5, 5, 5, 7, 7],
+                0.090_909_090_909_090_91,
+            ),
+        ];
+        for (a, b, expected) in cases {
+            let ari = adjusted_rand_index(a, b).unwrap();
+            assert!((ari - expected).abs() < 1e-15, "{a:?} {b:?}: {ari}");
+            assert_eq!(ari, adjusted_rand_index(b, a).unwrap());
+        }
+    }
+
+    #[test]
+    fn adjusted_rand_index_special_cases_are_one() {
+        // scikit-learn returns 1.0 when no pair is split by one labelling and joined by the
+        // other: nothing, one item, one cluster in both, singletons in both.
+        assert_eq!(adjusted_rand_index::<i64, i64>(&[], &[]).unwrap(), 1.0);
+        assert_eq!(adjusted_rand_index(&[4], &["x"]).unwrap(), 1.0);
+        assert_eq!(adjusted_rand_index(&[1, 1, 1], &[2, 2, 2]).unwrap(), 1.0);
+        assert_eq!(
+            adjusted_rand_index(&[0, 1, 2], &["a", "b", "c"]).unwrap(),
+            1.0
+        );
+    }
+
+    #[test]
+    fn adjusted_rand_index_takes_any_label_types_and_checks_lengths() {
+        let a = ["cat", "cat", "dog", "dog"];
+        let b = [Some(3), Some(3), None, None];
+        assert_eq!(adjusted_rand_index(&a, &b).unwrap(), 1.0);
+        let error = adjusted_rand_index(&a, &[1, 2]).unwrap_err().to_string();
+        assert!(
+            error.contains("4 labels in the first labelling but 2 in the second"),
+            "{error}"
+        );
+    }
+}

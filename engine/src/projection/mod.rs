@@ -3,5 +3,6 @@
 //! [`crate::cluster::Points`].
 
 pub mod pca;
+mod quadtree;
 pub mod trustworthiness;
 pub mod tsne;
