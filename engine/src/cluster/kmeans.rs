@@ -119,62 +119,69 @@ pub struct KMeansResult {
 /// algorithm). Deterministic: the same points and parameters give bit-identical results on
 /// any number of threads.
 pub fn kmeans(points: &Points<'_>, params: &KMeansParams) -> Result<KMeansResult> {
-    check(points, params)?;
-    let dim = points.dim();
-    let centred = Centred::of(points);
-    let tolerance = params.tolerance * centred.mean_variance;
-    let root = SeededRng::new(params.seed);
-    let runs = match &params.init {
-        KMeansInit::Centres(_) => 1,
-        KMeansInit::PlusPlus => params.n_init,
-    };
-    let results: Vec<Run> = (0..runs)
-        .into_par_iter()
-        .map(|run| {
-            let (initial, bounds) = match &params.init {
-                KMeansInit::Centres(centres) => (
-                    centres
-                        .chunks_exact(dim)
-                        .flat_map(|row| row.iter().zip(&centred.mean).map(|(v, m)| v - m))
-                        .collect(),
-                    Bounds::unknown(points.len()),
-                ),
-                KMeansInit::PlusPlus => plus_plus(&centred, params.k, &mut root.fork(run as u64)),
-            };
-            lloyd(&centred, initial, bounds, params.max_iter, tolerance)
-        })
-        .collect();
-
-    // A later run replaces the kept one only if it is better and not the same partition
-    // (whose lower inertia would be rounding), as scikit-learn's `fit`.
-    let mut results = results.into_iter();
-    let mut best = results
-        .next()
-        .ok_or_else(|| Error::Internal("k-means made no run".into()))?;
-    for run in results {
-        if run.inertia < best.inertia && !same_partition(&run.labels, &best.labels, params.k) {
-            best = run;
-        }
-    }
-    let Run {
-        labels,
-        mut centres,
-        inertia,
-        iterations,
-    } = best;
-    for row in centres.chunks_exact_mut(dim) {
-        row.iter_mut().zip(&centred.mean).for_each(|(v, m)| *v += m);
-    }
-    Ok(KMeansResult {
-        labels: labels.into_iter().map(i64::from).collect(),
-        centres,
-        inertia,
-        iterations,
-    })
+    check(points.len(), points.dim(), params)?;
+    Centred::of(points).kmeans(params)
 }
 
-fn check(points: &Points<'_>, params: &KMeansParams) -> Result<()> {
-    let n = points.len();
+impl Centred {
+    /// [`kmeans`] on these points: callers that cluster the same points many times
+    /// (`choose_k`) centre them once.
+    pub(crate) fn kmeans(&self, params: &KMeansParams) -> Result<KMeansResult> {
+        let dim = self.dim;
+        check(self.len(), dim, params)?;
+        let tolerance = params.tolerance * self.mean_variance;
+        let root = SeededRng::new(params.seed);
+        let runs = match &params.init {
+            KMeansInit::Centres(_) => 1,
+            KMeansInit::PlusPlus => params.n_init,
+        };
+        let results: Vec<Run> = (0..runs)
+            .into_par_iter()
+            .map(|run| {
+                let (initial, bounds) = match &params.init {
+                    KMeansInit::Centres(centres) => (
+                        centres
+                            .chunks_exact(dim)
+                            .flat_map(|row| row.iter().zip(&self.mean).map(|(v, m)| v - m))
+                            .collect(),
+                        Bounds::unknown(self.len()),
+                    ),
+                    KMeansInit::PlusPlus => plus_plus(self, params.k, &mut root.fork(run as u64)),
+                };
+                lloyd(self, initial, bounds, params.max_iter, tolerance)
+            })
+            .collect();
+
+        // A later run replaces the kept one only if it is better and not the same partition
+        // (whose lower inertia would be rounding), as scikit-learn's `fit`.
+        let mut results = results.into_iter();
+        let mut best = results
+            .next()
+            .ok_or_else(|| Error::Internal("k-means made no run".into()))?;
+        for run in results {
+            if run.inertia < best.inertia && !same_partition(&run.labels, &best.labels, params.k) {
+                best = run;
+            }
+        }
+        let Run {
+            labels,
+            mut centres,
+            inertia,
+            iterations,
+        } = best;
+        for row in centres.chunks_exact_mut(dim) {
+            row.iter_mut().zip(&self.mean).for_each(|(v, m)| *v += m);
+        }
+        Ok(KMeansResult {
+            labels: labels.into_iter().map(i64::from).collect(),
+            centres,
+            inertia,
+            iterations,
+        })
+    }
+}
+
+fn check(n: usize, dim: usize, params: &KMeansParams) -> Result<()> {
     let k = params.k;
     let fail = |message: String| Err(Error::InvalidArgument(message));
     if k == 0 {
@@ -198,7 +205,6 @@ fn check(points: &Points<'_>, params: &KMeansParams) -> Result<()> {
         ));
     }
     if let KMeansInit::Centres(centres) = &params.init {
-        let dim = points.dim();
         if centres.len() != k * dim {
             return fail(format!(
                 "the initial centres hold {} values, but {k} centres of {dim} dimensions need \
@@ -219,7 +225,7 @@ fn check(points: &Points<'_>, params: &KMeansParams) -> Result<()> {
 
 /// The points moved so that their mean is the origin, as scikit-learn does before k-means,
 /// and what every run needs from them.
-struct Centred {
+pub(crate) struct Centred {
     /// The centred points, row-major.
     data: Vec<f32>,
     dim: usize,
@@ -234,7 +240,8 @@ struct Centred {
 }
 
 impl Centred {
-    fn of(points: &Points<'_>) -> Self {
+    /// Centres `points` (a copy).
+    pub(crate) fn of(points: &Points<'_>) -> Self {
         let dim = points.dim();
         let n = points.len().max(1) as f64;
         let mean64: Vec<f64> = column_sums(points.data(), dim, |sum, row| {
