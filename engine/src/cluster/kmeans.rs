@@ -33,6 +33,19 @@
 //!   copy of the largest cluster's centre (scikit-learn warns and also returns duplicated
 //!   centres).
 //!
+//! Speed without changing the result: the triangle inequality proves, for most points once
+//! the centres settle, that a point keeps its centre, with a margin wider than the rounding
+//! of the distances, so those distances are not computed (Hamerly's bounds in Lloyd's
+//! iterations, and the same idea in k-means++); the centres' sums are kept between
+//! iterations and only points that changed cluster update them; points are handled in
+//! parallel and every sum is added in a fixed order, so results do not depend on the
+//! number of threads.
+//!
+//! Identical labels to scikit-learn's need data without near-ties: where two centres are
+//! within the `f32` rounding of a point's distances, the two round differently (scikit-learn
+//! does not even agree with itself between 1 and 2 threads there), and one different label
+//! can steer the later iterations apart.
+//!
 //! Euclidean distance only: to cluster by cosine, normalise the vectors to unit length first
 //! (on unit vectors squared Euclidean distance is `2 − 2 cos`).
 
@@ -106,61 +119,69 @@ pub struct KMeansResult {
 /// algorithm). Deterministic: the same points and parameters give bit-identical results on
 /// any number of threads.
 pub fn kmeans(points: &Points<'_>, params: &KMeansParams) -> Result<KMeansResult> {
-    check(points, params)?;
-    let dim = points.dim();
-    let centred = Centred::of(points);
-    let tolerance = params.tolerance * centred.mean_variance;
-    let root = SeededRng::new(params.seed);
-    let runs = match &params.init {
-        KMeansInit::Centres(_) => 1,
-        KMeansInit::PlusPlus => params.n_init,
-    };
-    let results: Vec<Run> = (0..runs)
-        .into_par_iter()
-        .map(|run| {
-            let initial = match &params.init {
-                KMeansInit::Centres(centres) => centres
-                    .chunks_exact(dim)
-                    .flat_map(|row| row.iter().zip(&centred.mean).map(|(v, m)| v - m))
-                    .collect(),
-                KMeansInit::PlusPlus => {
-                    plus_plus(&centred.data, dim, params.k, &mut root.fork(run as u64))
-                }
-            };
-            lloyd(&centred.data, dim, initial, params.max_iter, tolerance)
-        })
-        .collect();
-
-    // A later run replaces the kept one only if it is better and not the same partition
-    // (whose lower inertia would be rounding), as scikit-learn's `fit`.
-    let mut results = results.into_iter();
-    let mut best = results
-        .next()
-        .ok_or_else(|| Error::Internal("k-means made no run".into()))?;
-    for run in results {
-        if run.inertia < best.inertia && !same_partition(&run.labels, &best.labels, params.k) {
-            best = run;
-        }
-    }
-    let Run {
-        labels,
-        mut centres,
-        inertia,
-        iterations,
-    } = best;
-    for row in centres.chunks_exact_mut(dim) {
-        row.iter_mut().zip(&centred.mean).for_each(|(v, m)| *v += m);
-    }
-    Ok(KMeansResult {
-        labels: labels.into_iter().map(i64::from).collect(),
-        centres,
-        inertia,
-        iterations,
-    })
+    check(points.len(), points.dim(), params)?;
+    Centred::of(points).kmeans(params)
 }
 
-fn check(points: &Points<'_>, params: &KMeansParams) -> Result<()> {
-    let n = points.len();
+impl Centred {
+    /// [`kmeans`] on these points: callers that cluster the same points many times
+    /// (`choose_k`) centre them once.
+    pub(crate) fn kmeans(&self, params: &KMeansParams) -> Result<KMeansResult> {
+        let dim = self.dim;
+        check(self.len(), dim, params)?;
+        let tolerance = params.tolerance * self.mean_variance;
+        let root = SeededRng::new(params.seed);
+        let runs = match &params.init {
+            KMeansInit::Centres(_) => 1,
+            KMeansInit::PlusPlus => params.n_init,
+        };
+        let results: Vec<Run> = (0..runs)
+            .into_par_iter()
+            .map(|run| {
+                let (initial, bounds) = match &params.init {
+                    KMeansInit::Centres(centres) => (
+                        centres
+                            .chunks_exact(dim)
+                            .flat_map(|row| row.iter().zip(&self.mean).map(|(v, m)| v - m))
+                            .collect(),
+                        Bounds::unknown(self.len()),
+                    ),
+                    KMeansInit::PlusPlus => plus_plus(self, params.k, &mut root.fork(run as u64)),
+                };
+                lloyd(self, initial, bounds, params.max_iter, tolerance)
+            })
+            .collect();
+
+        // A later run replaces the kept one only if it is better and not the same partition
+        // (whose lower inertia would be rounding), as scikit-learn's `fit`.
+        let mut results = results.into_iter();
+        let mut best = results
+            .next()
+            .ok_or_else(|| Error::Internal("k-means made no run".into()))?;
+        for run in results {
+            if run.inertia < best.inertia && !same_partition(&run.labels, &best.labels, params.k) {
+                best = run;
+            }
+        }
+        let Run {
+            labels,
+            mut centres,
+            inertia,
+            iterations,
+        } = best;
+        for row in centres.chunks_exact_mut(dim) {
+            row.iter_mut().zip(&self.mean).for_each(|(v, m)| *v += m);
+        }
+        Ok(KMeansResult {
+            labels: labels.into_iter().map(i64::from).collect(),
+            centres,
+            inertia,
+            iterations,
+        })
+    }
+}
+
+fn check(n: usize, dim: usize, params: &KMeansParams) -> Result<()> {
     let k = params.k;
     let fail = |message: String| Err(Error::InvalidArgument(message));
     if k == 0 {
@@ -184,7 +205,6 @@ fn check(points: &Points<'_>, params: &KMeansParams) -> Result<()> {
         ));
     }
     if let KMeansInit::Centres(centres) = &params.init {
-        let dim = points.dim();
         if centres.len() != k * dim {
             return fail(format!(
                 "the initial centres hold {} values, but {k} centres of {dim} dimensions need \
@@ -203,48 +223,40 @@ fn check(points: &Points<'_>, params: &KMeansParams) -> Result<()> {
     Ok(())
 }
 
-/// The points moved so that their mean is the origin, as scikit-learn does before k-means.
-struct Centred {
+/// The points moved so that their mean is the origin, as scikit-learn does before k-means,
+/// and what every run needs from them.
+pub(crate) struct Centred {
+    /// The centred points, row-major.
     data: Vec<f32>,
+    dim: usize,
+    /// The mean that was subtracted.
     mean: Vec<f32>,
     /// The mean over features of each feature's (population) variance.
     mean_variance: f64,
+    /// `‖x‖²` of each centred point.
+    norms: Vec<f64>,
+    /// A bound on the relative rounding error of a `dot` or `squared_l2` of `dim` values.
+    rounding: f64,
 }
 
 impl Centred {
-    fn of(points: &Points<'_>) -> Self {
+    /// Centres `points` (a copy).
+    pub(crate) fn of(points: &Points<'_>) -> Self {
         let dim = points.dim();
-        let n = points.len();
-        // Sums per block of rows in parallel, then added in block order: deterministic.
-        let column_sums = |data: &[f32], term: &(dyn Fn(usize, f32) -> f64 + Sync)| {
-            let partial: Vec<Vec<f64>> = data
-                .par_chunks(ROWS_PER_TASK * dim)
-                .map(|block| {
-                    let mut sums = vec![0f64; dim];
-                    for row in block.chunks_exact(dim) {
-                        for (feature, (sum, &v)) in sums.iter_mut().zip(row).enumerate() {
-                            *sum += term(feature, v);
-                        }
-                    }
-                    sums
-                })
-                .collect();
-            partial
-                .into_iter()
-                .fold(vec![0f64; dim], |mut total, sums| {
-                    total.iter_mut().zip(&sums).for_each(|(t, s)| *t += s);
-                    total
-                })
-        };
-        let mean64: Vec<f64> = column_sums(points.data(), &|_, v| f64::from(v))
-            .into_iter()
-            .map(|sum| sum / n.max(1) as f64)
-            .collect();
-        let variance_sum: f64 = column_sums(points.data(), &|feature, v| {
-            (f64::from(v) - mean64[feature]).powi(2)
+        let n = points.len().max(1) as f64;
+        let mean64: Vec<f64> = column_sums(points.data(), dim, |sum, row| {
+            sum.iter_mut()
+                .zip(row)
+                .for_each(|(s, &v)| *s += f64::from(v))
         })
-        .iter()
-        .sum();
+        .into_iter()
+        .map(|sum| sum / n)
+        .collect();
+        let squares = column_sums(points.data(), dim, |sum, row| {
+            for ((s, &v), &m) in sum.iter_mut().zip(row).zip(&mean64) {
+                *s += (f64::from(v) - m).powi(2);
+            }
+        });
         let mean: Vec<f32> = mean64.iter().map(|&m| m as f32).collect();
         let mut data = points.data().to_vec();
         data.par_chunks_mut(ROWS_PER_TASK * dim).for_each(|block| {
@@ -252,12 +264,52 @@ impl Centred {
                 row.iter_mut().zip(&mean).for_each(|(v, m)| *v -= m);
             }
         });
+        let norms = data
+            .par_chunks_exact(dim)
+            .map(|row| row.iter().map(|&v| f64::from(v) * f64::from(v)).sum())
+            .collect();
+        // Each of the kernels' 32 lanes sums dim / 32 products, then the lanes are added:
+        // the worst-case error is about (dim / 32 + 32) units of rounding; twice that, with
+        // room to spare, bounds it.
+        let rounding = 2.0 * ((dim / 32) as f64 + 40.0) * f64::from(f32::EPSILON) / 2.0;
         Centred {
             data,
+            dim,
             mean,
-            mean_variance: variance_sum / (n.max(1) * dim) as f64,
+            mean_variance: squares.iter().sum::<f64>() / (n * dim as f64),
+            norms,
+            rounding,
         }
     }
+
+    fn len(&self) -> usize {
+        self.norms.len()
+    }
+
+    #[inline]
+    fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+}
+
+/// Per-column sums over the rows of `data`, `add` adding one row into the sums: blocks of
+/// rows in parallel, then the blocks added in order, so the result does not depend on the
+/// thread schedule.
+fn column_sums(data: &[f32], dim: usize, add: impl Fn(&mut [f64], &[f32]) + Sync) -> Vec<f64> {
+    let partial: Vec<Vec<f64>> = data
+        .par_chunks(ROWS_PER_TASK * dim)
+        .map(|block| {
+            let mut sums = vec![0f64; dim];
+            block.chunks_exact(dim).for_each(|row| add(&mut sums, row));
+            sums
+        })
+        .collect();
+    partial
+        .into_iter()
+        .fold(vec![0f64; dim], |mut total, sums| {
+            total.iter_mut().zip(&sums).for_each(|(t, s)| *t += s);
+            total
+        })
 }
 
 /// The outcome of one run, on the centred data.
@@ -268,22 +320,81 @@ struct Run {
     iterations: usize,
 }
 
-/// k-means++ seeding (scikit-learn's `_kmeans_plusplus`): `k` centres, copies of data rows.
-fn plus_plus(data: &[f32], dim: usize, k: usize, rng: &mut SeededRng) -> Vec<f32> {
-    let n = data.len() / dim;
-    let row = |i: usize| &data[i * dim..(i + 1) * dim];
+/// What is known of each point's distances to the centres, to skip computing them:
+/// Hamerly's bounds ("Making k-means even faster", SDM 2010).
+///
+/// Invariant: `upper[i]` ≥ the distance from point `i` to centre `labels[i]`, and `lower[i]`
+/// ≤ its distance to every other centre (true distances, not rounded ones). An upper bound
+/// of infinity means nothing is known yet.
+struct Bounds {
+    labels: Vec<u32>,
+    upper: Vec<f64>,
+    lower: Vec<f64>,
+}
+
+impl Bounds {
+    fn unknown(n: usize) -> Self {
+        Bounds {
+            labels: vec![0; n],
+            upper: vec![f64::INFINITY; n],
+            lower: vec![0.0; n],
+        }
+    }
+
+    /// Keeps the bounds true after centre `j` moved by `shifts[j]`.
+    fn centres_moved(&mut self, shifts: &[f64]) {
+        // The largest shift, and the largest of the others for the points of its centre.
+        let (mut first, mut second, mut first_index) = (0.0f64, 0.0f64, usize::MAX);
+        for (j, &shift) in shifts.iter().enumerate() {
+            if shift > first {
+                (second, first, first_index) = (first, shift, j);
+            } else if shift > second {
+                second = shift;
+            }
+        }
+        self.labels
+            .par_iter()
+            .zip(self.upper.par_iter_mut())
+            .zip(self.lower.par_iter_mut())
+            .for_each(|((&label, upper), lower)| {
+                *upper += shifts[label as usize];
+                let others = if label as usize == first_index {
+                    second
+                } else {
+                    first
+                };
+                *lower = (*lower - others).max(0.0);
+            });
+    }
+}
+
+/// k-means++ seeding (scikit-learn's `_kmeans_plusplus`): `k` centres, copies of data rows,
+/// and the bounds this leaves for the first assignment.
+///
+/// A candidate centre `b` cannot come nearer to point `x` than `x`'s nearest centre `a` when
+/// `‖a − b‖ ≥ 2 ‖x − a‖` (triangle inequality), so that distance is not computed: the
+/// potentials, and so the centres chosen, are those of the full computation.
+fn plus_plus(centred: &Centred, k: usize, rng: &mut SeededRng) -> (Vec<f32>, Bounds) {
+    let n = centred.len();
+    let row = |i: usize| centred.row(i);
     let trials = 2 + (k as f64).ln().floor() as usize;
+    // Skip only with a margin that rounding cannot cross, so that a skipped distance would
+    // have left the nearest distance unchanged had it been computed.
+    let skip_factor = 4.0 * (1.0 + 4.0 * centred.rounding);
     let first = rng.below(n);
-    let mut centres = row(first).to_vec();
-    centres.reserve((k - 1) * dim);
-    // Squared distance of each point to its nearest centre so far.
+    let mut chosen = vec![first];
+    // Squared distance of each point to its nearest centre so far, which centre that is,
+    // and a lower bound on its distance to the other centres.
     let mut closest: Vec<f64> = (0..n)
         .into_par_iter()
         .map(|i| f64::from(squared_l2(row(i), row(first))))
         .collect();
+    let mut nearest = vec![0u32; n];
+    let mut second = vec![f64::INFINITY; n];
     let mut potential: f64 = closest.iter().sum();
     let mut cumulative = vec![0f64; n];
-    let mut candidate_closest = vec![0f64; n * trials];
+    // The squared distance of each point to each candidate, NaN where it was skipped.
+    let mut to_candidates = vec![0f64; n * trials];
     for _ in 1..k {
         let mut running = 0.0;
         for (c, d) in cumulative.iter_mut().zip(&closest) {
@@ -298,17 +409,38 @@ fn plus_plus(data: &[f32], dim: usize, k: usize, rng: &mut SeededRng) -> Vec<f32
                 cumulative.partition_point(|&c| c < target).min(n - 1)
             })
             .collect();
-        candidate_closest
+        // gaps[t][c]: the distance from candidate t to chosen centre c.
+        let gaps: Vec<Vec<f64>> = candidates
+            .iter()
+            .map(|&candidate| {
+                chosen
+                    .iter()
+                    .map(|&centre| exact_distance(row(candidate), row(centre)))
+                    .collect()
+            })
+            .collect();
+        to_candidates
             .par_chunks_mut(trials)
-            .zip(closest.par_iter())
             .enumerate()
-            .for_each(|(i, (out, &now))| {
-                for (slot, &candidate) in out.iter_mut().zip(&candidates) {
-                    *slot = now.min(f64::from(squared_l2(row(i), row(candidate))));
+            .for_each(|(i, out)| {
+                for (t, slot) in out.iter_mut().enumerate() {
+                    let gap = gaps[t][nearest[i] as usize];
+                    *slot = if gap * gap >= skip_factor * closest[i] {
+                        f64::NAN
+                    } else {
+                        f64::from(squared_l2(row(i), row(candidates[t])))
+                    };
                 }
             });
+        // `min` of a NaN (skipped) and the nearest distance is the nearest distance.
         let potentials: Vec<f64> = (0..trials)
-            .map(|t| candidate_closest.iter().skip(t).step_by(trials).sum())
+            .map(|t| {
+                closest
+                    .iter()
+                    .zip(to_candidates.iter().skip(t).step_by(trials))
+                    .map(|(&now, &d)| now.min(d))
+                    .sum()
+            })
             .collect();
         let mut best = 0;
         for t in 1..trials {
@@ -317,52 +449,100 @@ fn plus_plus(data: &[f32], dim: usize, k: usize, rng: &mut SeededRng) -> Vec<f32
             }
         }
         potential = potentials[best];
+        let index = chosen.len() as u32;
         closest
-            .iter_mut()
-            .zip(candidate_closest.iter().skip(best).step_by(trials))
-            .for_each(|(c, &d)| *c = d);
-        centres.extend_from_slice(row(candidates[best]));
+            .par_iter_mut()
+            .zip(nearest.par_iter_mut())
+            .zip(second.par_iter_mut())
+            .zip(to_candidates.par_chunks(trials))
+            .for_each(|(((closest, nearest), second), distances)| {
+                let d = distances[best];
+                if d.is_nan() {
+                    *second = second.min(gaps[best][*nearest as usize] - closest.sqrt());
+                } else if d < *closest {
+                    *second = second.min(closest.sqrt());
+                    *nearest = index;
+                    *closest = d;
+                } else {
+                    *second = second.min(d.sqrt());
+                }
+            });
+        chosen.push(candidates[best]);
     }
-    centres
+    let centres = chosen.iter().flat_map(|&i| row(i).to_vec()).collect();
+    // The distances above are rounded: widen the bounds by more than that rounding.
+    let slack = 2.0 * centred.rounding;
+    let upper = closest.iter().map(|d| (d * (1.0 + slack)).sqrt()).collect();
+    let lower = second
+        .iter()
+        .zip(&closest)
+        .map(|(&s, &d)| (s - slack * (s + d.sqrt())).max(0.0))
+        .collect();
+    (
+        centres,
+        Bounds {
+            labels: nearest,
+            upper,
+            lower,
+        },
+    )
+}
+
+/// The distance between two vectors, summed in `f64` (for the few centre-to-centre
+/// distances, where accuracy matters more than speed).
+fn exact_distance(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// Lloyd's iterations from `centres` (scikit-learn's `_kmeans_single_lloyd`).
-fn lloyd(data: &[f32], dim: usize, mut centres: Vec<f32>, max_iter: usize, tolerance: f64) -> Run {
-    let n = data.len() / dim;
+fn lloyd(
+    centred: &Centred,
+    mut centres: Vec<f32>,
+    mut bounds: Bounds,
+    max_iter: usize,
+    tolerance: f64,
+) -> Run {
+    let dim = centred.dim;
     let k = centres.len() / dim;
-    let mut labels = vec![u32::MAX; n];
-    let mut previous = vec![u32::MAX; n];
+    let mut previous = vec![u32::MAX; centred.len()];
+    let mut sums = ClusterSums::new(centred.len(), k, dim);
     let mut strict_convergence = false;
     let mut iterations = 0;
     for iteration in 0..max_iter {
         iterations = iteration + 1;
-        assign(data, dim, &centres, &mut labels);
-        let moved = update(data, dim, &centres, &labels);
-        let shift: f64 = moved
+        assign(centred, &centres, &mut bounds);
+        let moved = sums.update(centred, &centres, &bounds.labels);
+        let shifts: Vec<f64> = moved
             .chunks_exact(dim)
             .zip(centres.chunks_exact(dim))
-            .map(|(new, old)| f64::from(squared_l2(new, old)))
-            .sum();
+            .map(|(new, old)| exact_distance(new, old))
+            .collect();
+        bounds.centres_moved(&shifts);
         centres = moved;
-        if labels == previous {
+        if bounds.labels == previous {
             strict_convergence = true;
             break;
         }
-        if shift <= tolerance {
+        if shifts.iter().map(|s| s * s).sum::<f64>() <= tolerance {
             break;
         }
-        previous.copy_from_slice(&labels);
+        previous.copy_from_slice(&bounds.labels);
     }
     if !strict_convergence {
         // The labels must belong to the centres returned.
-        assign(data, dim, &centres, &mut labels);
+        assign(centred, &centres, &mut bounds);
     }
+    let labels = bounds.labels;
     let squared: Vec<f64> = labels
         .par_iter()
         .enumerate()
         .map(|(i, &label)| {
             let centre = &centres[label as usize * dim..(label as usize + 1) * dim];
-            f64::from(squared_l2(&data[i * dim..(i + 1) * dim], centre))
+            f64::from(squared_l2(centred.row(i), centre))
         })
         .collect();
     let inertia = squared.iter().sum();
@@ -375,25 +555,85 @@ fn lloyd(data: &[f32], dim: usize, mut centres: Vec<f32>, max_iter: usize, toler
     }
 }
 
-/// The E-step: each point's nearest centre, the first one on a tie. Compares
-/// `‖c‖² − 2 x·c` (the `‖x‖²` term is the same for every centre), as scikit-learn does.
-fn assign(data: &[f32], dim: usize, centres: &[f32], labels: &mut [u32]) {
+/// The E-step: each point's nearest centre, the first one on a tie, comparing
+/// `‖c‖² − 2 x·c` in `f32` (the `‖x‖²` term is the same for every centre), as scikit-learn
+/// does.
+///
+/// The bounds skip the points whose label this computation could not change: those whose
+/// upper bound, widened by the worst rounding of that `f32` value, is still below the lower
+/// bound on every other centre. Labels are therefore those of the full computation.
+fn assign(centred: &Centred, centres: &[f32], bounds: &mut Bounds) {
+    let dim = centred.dim;
     let norms: Vec<f32> = centres.chunks_exact(dim).map(|c| dot(c, c)).collect();
+    let largest_norm = norms.iter().fold(0f64, |m, &v| m.max(f64::from(v)));
+    // gap[j]: the distance from centre j to the nearest other centre.
+    let k = norms.len();
+    let gap: Vec<f64> = (0..k)
+        .into_par_iter()
+        .map(|j| {
+            (0..k)
+                .filter(|&other| other != j)
+                .map(|other| {
+                    exact_distance(
+                        &centres[j * dim..(j + 1) * dim],
+                        &centres[other * dim..(other + 1) * dim],
+                    )
+                })
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect();
+    let Bounds {
+        labels,
+        upper,
+        lower,
+    } = bounds;
     labels
         .par_chunks_mut(ROWS_PER_TASK)
-        .zip(data.par_chunks(ROWS_PER_TASK * dim))
-        .for_each(|(labels, rows)| {
-            for (label, x) in labels.iter_mut().zip(rows.chunks_exact(dim)) {
-                let mut best = f32::INFINITY;
-                let mut nearest = 0;
-                for (j, (c, &norm)) in centres.chunks_exact(dim).zip(&norms).enumerate() {
-                    let distance = norm - 2.0 * dot(x, c);
-                    if distance < best {
-                        best = distance;
-                        nearest = j as u32;
+        .zip(upper.par_chunks_mut(ROWS_PER_TASK))
+        .zip(lower.par_chunks_mut(ROWS_PER_TASK))
+        .enumerate()
+        .for_each(|(task, ((labels, upper), lower))| {
+            for (offset, (label, (upper, lower))) in labels
+                .iter_mut()
+                .zip(upper.iter_mut().zip(lower.iter_mut()))
+                .enumerate()
+            {
+                let i = task * ROWS_PER_TASK + offset;
+                let x = centred.row(i);
+                let x_norm = centred.norms[i];
+                // How far the f32 value can be from the true one, in squared distance.
+                let error = centred.rounding
+                    * (largest_norm + 2.0 * (x_norm * largest_norm).sqrt() + x_norm);
+                let value = |j: usize| norms[j] - 2.0 * dot(x, &centres[j * dim..(j + 1) * dim]);
+                let certain = |upper: f64, lower: f64| {
+                    let lower = lower.max(gap[*label as usize] - upper);
+                    lower > 0.0 && upper * upper + error < lower * lower - error
+                };
+                if upper.is_finite() {
+                    if certain(*upper, *lower) {
+                        continue;
+                    }
+                    *upper = (x_norm + f64::from(value(*label as usize)) + error)
+                        .max(0.0)
+                        .sqrt();
+                    if certain(*upper, *lower) {
+                        continue;
                     }
                 }
-                *label = nearest;
+                let (mut best, mut nearest, mut runner_up) = (f32::INFINITY, 0, f32::INFINITY);
+                for j in 0..k {
+                    let v = value(j);
+                    if v < best {
+                        runner_up = best;
+                        best = v;
+                        nearest = j;
+                    } else if v < runner_up {
+                        runner_up = v;
+                    }
+                }
+                *label = nearest as u32;
+                *upper = (x_norm + f64::from(best) + error).max(0.0).sqrt();
+                *lower = (x_norm + f64::from(runner_up) - error).max(0.0).sqrt();
             }
         });
 }
@@ -401,83 +641,126 @@ fn assign(data: &[f32], dim: usize, centres: &[f32], labels: &mut [u32]) {
 /// The M-step: the mean of each cluster's points, after giving empty clusters the points
 /// farthest from their centres (scikit-learn's `_relocate_empty_clusters_dense` and
 /// `_average_centers`).
-fn update(data: &[f32], dim: usize, centres: &[f32], labels: &[u32]) -> Vec<f32> {
-    let n = labels.len();
-    let k = centres.len() / dim;
-    let row = |i: usize| &data[i * dim..(i + 1) * dim];
-    let mut owner = labels.to_vec();
-    let mut sizes = vec![0usize; k];
-    labels.iter().for_each(|&l| sizes[l as usize] += 1);
+///
+/// The sums of the clusters' points are kept from one iteration to the next in `f64`, and
+/// only the points that changed cluster are subtracted from one sum and added to another:
+/// once k-means settles, an iteration touches few points.
+struct ClusterSums {
+    /// `k × dim` sums.
+    sums: Vec<f64>,
+    sizes: Vec<usize>,
+    /// The cluster each point is counted in (after relocation), `u32::MAX` before the first
+    /// update.
+    owner: Vec<u32>,
+}
 
-    let empty: Vec<usize> = (0..k).filter(|&j| sizes[j] == 0).collect();
-    if !empty.is_empty() {
-        let distances: Vec<f32> = labels
-            .par_iter()
-            .enumerate()
-            .map(|(i, &l)| squared_l2(row(i), &centres[l as usize * dim..(l as usize + 1) * dim]))
-            .collect();
-        // When every point is on its centre there are fewer distinct points than clusters,
-        // and moving centres onto points would not help.
-        if distances.iter().any(|&d| d > 0.0) {
-            let mut farthest: Vec<usize> = (0..n).collect();
-            let taken = empty.len();
-            let by_distance =
-                |a: &usize, b: &usize| distances[*b].total_cmp(&distances[*a]).then(a.cmp(b));
-            farthest.select_nth_unstable_by(taken - 1, by_distance);
-            farthest.truncate(taken);
-            farthest.sort_unstable_by(by_distance);
-            for (&cluster, &point) in empty.iter().zip(&farthest) {
-                sizes[owner[point] as usize] -= 1;
-                sizes[cluster] += 1;
-                owner[point] = cluster as u32;
-            }
+impl ClusterSums {
+    fn new(n: usize, k: usize, dim: usize) -> Self {
+        ClusterSums {
+            sums: vec![0.0; k * dim],
+            sizes: vec![0; k],
+            owner: vec![u32::MAX; n],
         }
     }
 
-    // Members of each cluster in point order (a counting sort), then each cluster's sum in
-    // that order, clusters in parallel: deterministic.
-    let mut starts = vec![0usize; k + 1];
-    for j in 0..k {
-        starts[j + 1] = starts[j] + sizes[j];
-    }
-    let mut members = vec![0usize; n];
-    let mut next = starts.clone();
-    for (i, &o) in owner.iter().enumerate() {
-        members[next[o as usize]] = i;
-        next[o as usize] += 1;
-    }
-    let sums: Vec<Vec<f64>> = (0..k)
-        .into_par_iter()
-        .map(|j| {
-            let mut sum = vec![0f64; dim];
-            for &i in &members[starts[j]..starts[j + 1]] {
-                sum.iter_mut()
-                    .zip(row(i))
-                    .for_each(|(s, &v)| *s += f64::from(v));
+    /// The new centres for `labels`, the assignment to `centres`.
+    fn update(&mut self, centred: &Centred, centres: &[f32], labels: &[u32]) -> Vec<f32> {
+        let dim = centred.dim;
+        let k = self.sizes.len();
+        let mut owner = labels.to_vec();
+        let mut sizes = vec![0usize; k];
+        labels.iter().for_each(|&l| sizes[l as usize] += 1);
+        let empty: Vec<usize> = (0..k).filter(|&j| sizes[j] == 0).collect();
+        if !empty.is_empty() {
+            relocate(centred, centres, labels, &empty, &mut owner, &mut sizes);
+        }
+
+        // Each cluster applies its arrivals and departures in point order, clusters in
+        // parallel: the sums do not depend on the thread schedule.
+        let mut changes: Vec<Vec<(usize, bool)>> = vec![Vec::new(); k];
+        for (i, (&old, &new)) in self.owner.iter().zip(&owner).enumerate() {
+            if old != new {
+                if old != u32::MAX {
+                    changes[old as usize].push((i, false));
+                }
+                changes[new as usize].push((i, true));
             }
-            sum
+        }
+        self.sums
+            .par_chunks_exact_mut(dim)
+            .zip(changes.par_iter())
+            .for_each(|(sum, changes)| {
+                for &(i, arrives) in changes {
+                    let x = centred.row(i);
+                    if arrives {
+                        sum.iter_mut().zip(x).for_each(|(s, &v)| *s += f64::from(v));
+                    } else {
+                        sum.iter_mut().zip(x).for_each(|(s, &v)| *s -= f64::from(v));
+                    }
+                }
+            });
+        self.owner = owner;
+        self.sizes = sizes;
+
+        // An empty cluster (only when relocation was pointless) takes the place of the
+        // largest, as scikit-learn's `_average_centers`, which copies the largest cluster's
+        // row as it is at that moment: already divided if it comes earlier, still a sum if
+        // it comes later.
+        let sizes = &self.sizes;
+        let largest = (0..k).fold(0, |best, j| if sizes[j] > sizes[best] { j } else { best });
+        let mut new = vec![0f32; k * dim];
+        for (j, centre) in new.chunks_exact_mut(dim).enumerate() {
+            let (source, divisor) = if sizes[j] > 0 {
+                (j, sizes[j] as f64)
+            } else if largest < j {
+                (largest, sizes[largest] as f64)
+            } else {
+                (largest, 1.0)
+            };
+            centre
+                .iter_mut()
+                .zip(&self.sums[source * dim..(source + 1) * dim])
+                .for_each(|(c, &s)| *c = (s / divisor) as f32);
+        }
+        new
+    }
+}
+
+/// Gives each cluster in `empty` (ascending) the point farthest from its centre, the
+/// farthest to the first (scikit-learn's `_relocate_empty_clusters_dense`): `owner` and
+/// `sizes` say where the points are counted; the labels do not change.
+fn relocate(
+    centred: &Centred,
+    centres: &[f32],
+    labels: &[u32],
+    empty: &[usize],
+    owner: &mut [u32],
+    sizes: &mut [usize],
+) {
+    let dim = centred.dim;
+    let distances: Vec<f32> = labels
+        .par_iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            let centre = &centres[l as usize * dim..(l as usize + 1) * dim];
+            squared_l2(centred.row(i), centre)
         })
         .collect();
-
-    // An empty cluster (only when relocation was pointless) takes the place of the largest,
-    // as scikit-learn's `_average_centers`, which copies the largest cluster's row as it is
-    // at that moment: already divided if it comes earlier, still a sum if it comes later.
-    let largest = (0..k).fold(0, |best, j| if sizes[j] > sizes[best] { j } else { best });
-    let mut new = vec![0f32; k * dim];
-    for j in 0..k {
-        let (source, divisor) = if sizes[j] > 0 {
-            (j, sizes[j] as f64)
-        } else if largest < j {
-            (largest, sizes[largest] as f64)
-        } else {
-            (largest, 1.0)
-        };
-        new[j * dim..(j + 1) * dim]
-            .iter_mut()
-            .zip(&sums[source])
-            .for_each(|(c, &s)| *c = (s / divisor) as f32);
+    // When every point is on its centre there are fewer distinct points than clusters, and
+    // moving centres onto points would not help.
+    if distances.iter().all(|&d| d == 0.0) {
+        return;
     }
-    new
+    let mut farthest: Vec<usize> = (0..labels.len()).collect();
+    let by_distance = |a: &usize, b: &usize| distances[*b].total_cmp(&distances[*a]).then(a.cmp(b));
+    farthest.select_nth_unstable_by(empty.len() - 1, by_distance);
+    farthest.truncate(empty.len());
+    farthest.sort_unstable_by(by_distance);
+    for (&cluster, &point) in empty.iter().zip(&farthest) {
+        sizes[owner[point] as usize] -= 1;
+        sizes[cluster] += 1;
+        owner[point] = cluster as u32;
+    }
 }
 
 /// Gives each cluster without points the centre of the largest cluster (the first largest),
@@ -701,6 +984,114 @@ mod tests {
             let members: Vec<usize> = (0..200).filter(|&i| truth[i] == truth[0]).collect();
             let mean = members.iter().map(|&i| f64::from(data[i * 8])).sum::<f64>() / 40.0;
             assert!((f64::from(result.centres[first * 8]) - mean).abs() < 1e-4);
+        }
+    }
+
+    /// k-means++ computed the plain way: every distance, with the same random draws.
+    fn plain_plus_plus(centred: &Centred, k: usize, rng: &mut SeededRng) -> Vec<f32> {
+        let n = centred.len();
+        let trials = 2 + (k as f64).ln().floor() as usize;
+        let first = rng.below(n);
+        let distance = |i: usize, j: usize| f64::from(squared_l2(centred.row(i), centred.row(j)));
+        let mut closest: Vec<f64> = (0..n).map(|i| distance(i, first)).collect();
+        let mut chosen = vec![first];
+        for _ in 1..k {
+            let potential: f64 = closest.iter().sum();
+            let cumulative: Vec<f64> = closest
+                .iter()
+                .scan(0.0, |sum, d| {
+                    *sum += d;
+                    Some(*sum)
+                })
+                .collect();
+            let mut best: Option<(f64, Vec<f64>, usize)> = None;
+            for _ in 0..trials {
+                let target = rng.next_f64() * potential;
+                let candidate = cumulative.partition_point(|&c| c < target).min(n - 1);
+                let updated: Vec<f64> = (0..n)
+                    .map(|i| closest[i].min(distance(i, candidate)))
+                    .collect();
+                let total: f64 = updated.iter().sum();
+                if best.as_ref().is_none_or(|(b, _, _)| total < *b) {
+                    best = Some((total, updated, candidate));
+                }
+            }
+            let (_, updated, candidate) = best.unwrap();
+            closest = updated;
+            chosen.push(candidate);
+        }
+        chosen
+            .iter()
+            .flat_map(|&i| centred.row(i).to_vec())
+            .collect()
+    }
+
+    /// Checks the invariant of `Bounds` against distances computed in `f64`.
+    fn assert_bounds_hold(centred: &Centred, centres: &[f32], bounds: &Bounds) {
+        let dim = centred.dim;
+        for i in 0..centred.len() {
+            let label = bounds.labels[i] as usize;
+            for (j, centre) in centres.chunks_exact(dim).enumerate() {
+                let distance = exact_distance(centred.row(i), centre);
+                if j == label {
+                    assert!(distance <= bounds.upper[i], "point {i}: {distance} > upper");
+                } else {
+                    assert!(distance >= bounds.lower[i], "point {i}: {distance} < lower");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_distances_skipped_change_nothing() {
+        // Five blobs, seven clusters: centres move for a while and points change clusters.
+        let (data, _) = separated_blobs(5, 60, 6, 4);
+        let points = Points::new(&data, 6).unwrap();
+        let centred = Centred::of(&points);
+        for seed in 0..3 {
+            let (mut centres, mut bounds) = plus_plus(&centred, 7, &mut SeededRng::new(seed));
+            let plain = plain_plus_plus(&centred, 7, &mut SeededRng::new(seed));
+            assert_eq!(centres, plain);
+            assert_bounds_hold(&centred, &centres, &bounds);
+            let mut sums = ClusterSums::new(centred.len(), 7, 6);
+            for _ in 0..8 {
+                assign(&centred, &centres, &mut bounds);
+                let mut everything = Bounds::unknown(centred.len());
+                assign(&centred, &centres, &mut everything);
+                assert_eq!(bounds.labels, everything.labels);
+                assert_bounds_hold(&centred, &centres, &bounds);
+                let moved = sums.update(&centred, &centres, &bounds.labels);
+                let shifts: Vec<f64> = moved
+                    .chunks_exact(6)
+                    .zip(centres.chunks_exact(6))
+                    .map(|(new, old)| exact_distance(new, old))
+                    .collect();
+                bounds.centres_moved(&shifts);
+                centres = moved;
+                assert_bounds_hold(&centred, &centres, &bounds);
+            }
+        }
+    }
+
+    #[test]
+    fn cluster_sums_kept_across_iterations_are_the_means() {
+        let (data, _) = separated_blobs(3, 20, 4, 5);
+        let points = Points::new(&data, 4).unwrap();
+        let centred = Centred::of(&points);
+        let centres = centred.data[..3 * 4].to_vec();
+        let mut sums = ClusterSums::new(60, 3, 4);
+        let first: Vec<u32> = (0..60).map(|i| (i % 3) as u32).collect();
+        let second: Vec<u32> = (0..60).map(|i| (i / 20) as u32).collect();
+        sums.update(&centred, &centres, &first);
+        let moved = sums.update(&centred, &centres, &second);
+        for (j, centre) in moved.chunks_exact(4).enumerate() {
+            for (d, &value) in centre.iter().enumerate() {
+                let mean = (j * 20..j * 20 + 20)
+                    .map(|i| f64::from(centred.row(i)[d]))
+                    .sum::<f64>()
+                    / 20.0;
+                assert!((f64::from(value) - mean).abs() < 1e-5);
+            }
         }
     }
 

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use crate::cluster::NOISE;
 use crate::cluster::neighbours::{ClusterMetric, Prepared};
 use crate::cluster::points::Points;
+use crate::distance::squared_l2;
 use crate::error::{Error, Result};
 
 /// The mean silhouette coefficient of the clustered points, as scikit-learn's
@@ -104,6 +105,57 @@ impl Clusters {
         scores.iter().sum::<f64>() / n as f64
     }
 
+    /// The mean silhouette from precomputed distances (the points of `pairs`, in order).
+    /// Needs [`Clusters::silhouette_defined`].
+    ///
+    /// Each pair is read once and counted for both its points: blocks of rows (a number fixed
+    /// by the sizes, not by the threads) sum in parallel into buffers of their own, which are
+    /// then added in block order, so the result does not depend on the thread schedule.
+    pub(crate) fn mean_silhouette_from(&self, pairs: &PairDistances) -> f64 {
+        let n = pairs.len();
+        let c = self.sizes.len();
+        const BUFFER_BUDGET: usize = 64 << 20;
+        let blocks = (BUFFER_BUDGET / (n * c * 8).max(1)).clamp(1, 16);
+        // Rows split so that the blocks hold about the same number of pairs.
+        let total_pairs = pairs.values.len();
+        let mut bounds = vec![0usize];
+        let mut seen = 0usize;
+        for i in 0..n {
+            seen += n - 1 - i;
+            if seen * blocks >= total_pairs * bounds.len() && bounds.len() < blocks {
+                bounds.push(i + 1);
+            }
+        }
+        bounds.push(n);
+        bounds.dedup();
+        let partial: Vec<Vec<f64>> = bounds
+            .par_windows(2)
+            .map(|range| {
+                let mut sums = vec![0f64; n * c];
+                let mut offset = range[0] * n - range[0] * (range[0] + 1) / 2;
+                for i in range[0]..range[1] {
+                    let own = self.cluster_of[i] as usize;
+                    let row = &pairs.values[offset..offset + n - 1 - i];
+                    offset += row.len();
+                    for (j, &d) in (i + 1..n).zip(row) {
+                        let d = f64::from(d);
+                        sums[i * c + self.cluster_of[j] as usize] += d;
+                        sums[j * c + own] += d;
+                    }
+                }
+                sums
+            })
+            .collect();
+        let mut totals = vec![0f64; n * c];
+        for sums in &partial {
+            totals.iter_mut().zip(sums).for_each(|(t, s)| *t += s);
+        }
+        let scores: Vec<f64> = (0..n)
+            .map(|i| self.score(i, &totals[i * c..(i + 1) * c]))
+            .collect();
+        scores.iter().sum::<f64>() / n as f64
+    }
+
     /// The silhouette of point `i` from its summed distances to each cluster.
     fn score(&self, i: usize, sums: &[f64]) -> f64 {
         let own = self.cluster_of[i] as usize;
@@ -118,6 +170,49 @@ impl Clusters {
         let larger = a.max(b);
         // 0 / 0 (every distance zero) is 0, as scikit-learn's `nan_to_num`.
         if larger > 0.0 { (b - a) / larger } else { 0.0 }
+    }
+}
+
+/// The Euclidean distances between every pair of some points, computed once so that many
+/// labellings of the same points can be scored (`choose_k` scores one per K): `n (n − 1) / 2`
+/// values, row `i` holding the distances from point `i` to the points after it.
+pub(crate) struct PairDistances {
+    n: usize,
+    values: Vec<f32>,
+}
+
+impl PairDistances {
+    /// The bytes the distances between `n` points take.
+    pub(crate) fn bytes(n: usize) -> usize {
+        n.saturating_mul(n.saturating_sub(1)) / 2 * size_of::<f32>()
+    }
+
+    /// The distances between the rows `rows` of `points`.
+    pub(crate) fn euclidean(points: &Points<'_>, rows: &[usize]) -> Self {
+        let n = rows.len();
+        let mut values = vec![0f32; n * n.saturating_sub(1) / 2];
+        let mut segments: Vec<&mut [f32]> = Vec::with_capacity(n);
+        let mut rest = values.as_mut_slice();
+        for i in 0..n {
+            let (segment, tail) = rest.split_at_mut(n - 1 - i);
+            segments.push(segment);
+            rest = tail;
+        }
+        segments
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, segment)| {
+                let x = points.row(rows[i]);
+                for (slot, &j) in segment.iter_mut().zip(&rows[i + 1..]) {
+                    *slot = squared_l2(x, points.row(j)).sqrt();
+                }
+            });
+        PairDistances { n, values }
+    }
+
+    /// The number of points.
+    pub(crate) fn len(&self) -> usize {
+        self.n
     }
 }
 
@@ -263,6 +358,36 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!((score - 0.872_859_599_980_343).abs() < 1e-9, "{score}");
+    }
+
+    #[test]
+    fn silhouette_from_pair_distances_is_the_same() {
+        let mut rng = crate::cluster::SeededRng::new(5);
+        let data: Vec<f32> = (0..300).map(|_| rng.normal() as f32).collect();
+        let points = Points::new(&data, 3).unwrap();
+        let labels: Vec<i64> = (0..100).map(|i| (i * 7 % 4) as i64).collect();
+        let direct = silhouette(&points, &labels, ClusterMetric::Euclidean)
+            .unwrap()
+            .unwrap();
+        let rows: Vec<usize> = (0..100).collect();
+        let pairs = PairDistances::euclidean(&points, &rows);
+        assert_eq!(PairDistances::bytes(100), 4950 * 4);
+        let from_pairs = Clusters::of(labels.iter().copied()).mean_silhouette_from(&pairs);
+        assert!((direct - from_pairs).abs() < 1e-12, "{direct} {from_pairs}");
+        // A subset of rows: the same as the silhouette of those points alone.
+        let rows: Vec<usize> = (0..100).step_by(3).collect();
+        let subset: Vec<f32> = rows.iter().flat_map(|&i| points.row(i).to_vec()).collect();
+        let subset_labels: Vec<i64> = rows.iter().map(|&i| labels[i]).collect();
+        let expected = silhouette(
+            &Points::new(&subset, 3).unwrap(),
+            &subset_labels,
+            ClusterMetric::Euclidean,
+        )
+        .unwrap()
+        .unwrap();
+        let pairs = PairDistances::euclidean(&points, &rows);
+        let got = Clusters::of(subset_labels.iter().copied()).mean_silhouette_from(&pairs);
+        assert!((expected - got).abs() < 1e-12, "{expected} {got}");
     }
 
     #[test]
