@@ -3,14 +3,30 @@
 //!
 //! Only distances that are true metrics over the vectors make sense for density clustering,
 //! so [`ClusterMetric`] is Euclidean or cosine (`1 − cos`, as scikit-learn's `cosine`).
+//!
+//! The scans compare every pair of points, as scikit-learn's brute-force neighbours do, but
+//! in blocks: the dot products of a block of rows with another block come from a
+//! register-blocked kernel ([`tiles`]), distances follow from ‖x‖² + ‖y‖² − 2 x·y, and any
+//! pair whose computed distance is too close to the decision for rounding to be ruled out
+//! is settled with [`Prepared::distance`]. So the answers are exactly those of comparing
+//! [`Prepared::distance`] of every pair, whichever CPU kernel ran: a radius is inclusive to
+//! the last bit, and `k_nearest` reports [`Prepared::distance`] itself.
 
+use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
 use crate::cluster::points::Points;
 use crate::distance::{dot, squared_l2};
 use crate::error::{Error, Result};
+
+mod hnsw;
+mod tiles;
+
+pub(crate) use hnsw::hnsw_radius_pairs;
+use tiles::{BLOCK, Packed, ValueKind};
 
 /// The distance clustering uses between two vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,32 +152,147 @@ impl Neighbours {
     }
 }
 
-/// A candidate neighbour ordered by distance, then index (so that ties resolve the same way
-/// on every run).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Candidate {
-    distance: f32,
-    index: u32,
+impl Prepared {
+    /// The rows laid out for the block kernel: centred on their mean for Euclidean (distances
+    /// do not change, and the rounding of ‖x‖² + ‖y‖² − 2 x·y shrinks with the norms), as
+    /// prepared for cosine (unit length, where 1 − x·y needs no norms).
+    fn packed(&self) -> Packed {
+        match self.metric {
+            ClusterMetric::Euclidean => {
+                let mut sums = vec![0f64; self.dim];
+                for row in self.data.chunks_exact(self.dim) {
+                    sums.iter_mut()
+                        .zip(row)
+                        .for_each(|(s, &v)| *s += f64::from(v));
+                }
+                let rows = self.len().max(1) as f64;
+                let centre: Vec<f32> = sums.iter().map(|s| (s / rows) as f32).collect();
+                Packed::new(
+                    &self.data,
+                    self.dim,
+                    Some(&centre),
+                    ValueKind::SquaredDistance,
+                )
+            }
+            ClusterMetric::Cosine => {
+                Packed::new(&self.data, self.dim, None, ValueKind::OneMinusProduct)
+            }
+        }
+    }
+
+    /// A distance as the block kernel's values measure it (see [`ValueKind`]).
+    fn value_of_distance(&self, distance: f32) -> f32 {
+        match self.metric {
+            ClusterMetric::Euclidean => distance * distance,
+            ClusterMetric::Cosine => distance,
+        }
+    }
 }
 
-impl Eq for Candidate {}
+/// An `f32` ordered by `total_cmp`, for a heap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Ordered(f32);
 
-impl PartialOrd for Candidate {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+impl Eq for Ordered {}
+
+impl PartialOrd for Ordered {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Candidate {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.distance
-            .total_cmp(&other.distance)
-            .then(self.index.cmp(&other.index))
+impl Ord for Ordered {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
     }
 }
 
-/// The exact `k` nearest neighbours of every point (itself included); `k` is capped at the
-/// number of points.
+/// The candidates that may still be among one point's `k` nearest, while the block kernel's
+/// values (each known only within an interval, see [`Packed::slack`]) stream in, in any
+/// order.
+///
+/// Invariant: `upper` holds the upper ends of the `k` best intervals offered so far, and
+/// every offered point whose lower end is at most `limit` (their largest, or 0 if that is
+/// less, since exact ties at distance 0 are possible) is in `candidates`. Any other point
+/// is strictly farther than `k` points offered, whatever the exact distances, so it cannot
+/// be among the nearest: the final answer does not depend on the order of the offers.
+struct Shortlist {
+    k: usize,
+    upper: BinaryHeap<Ordered>,
+    candidates: Vec<(u32, f32)>,
+    limit: f32,
+    prune_at: usize,
+}
+
+impl Shortlist {
+    fn new(k: usize) -> Self {
+        Shortlist {
+            k,
+            upper: BinaryHeap::with_capacity(k + 1),
+            candidates: Vec::new(),
+            limit: f32::INFINITY,
+            prune_at: 2 * k + 64,
+        }
+    }
+
+    /// Offers point `index`, whose value lies in `[lower, upper]` (not NaN); cheap to skip
+    /// when `lower > self.limit`.
+    #[inline]
+    fn offer(&mut self, index: u32, lower: f32, upper: f32) {
+        if lower > self.limit {
+            return;
+        }
+        self.candidates.push((index, lower));
+        if self.upper.len() < self.k {
+            self.upper.push(Ordered(upper));
+        } else if let Some(mut worst) = self.upper.peek_mut()
+            && upper < worst.0
+        {
+            *worst = Ordered(upper);
+        } else {
+            return;
+        }
+        if self.upper.len() == self.k {
+            self.limit = self.upper.peek().map_or(f32::INFINITY, |u| u.0.max(0.0));
+        }
+        if self.candidates.len() >= self.prune_at {
+            let limit = self.limit;
+            self.candidates.retain(|&(_, lower)| lower <= limit);
+            // Many exact ties could keep the list long: prune again only once it doubles.
+            self.prune_at = self.prune_at.max(2 * self.candidates.len());
+        }
+    }
+
+    /// The `k` nearest by exact distance (ties by index), point `i` itself first, into
+    /// `indices` and `distances`.
+    fn finish(mut self, prepared: &Prepared, i: usize, indices: &mut [u32], distances: &mut [f32]) {
+        let limit = self.limit;
+        self.candidates.retain(|&(_, lower)| lower <= limit);
+        let query = prepared.row(i);
+        let mut exact: Vec<(bool, f32, u32)> = self
+            .candidates
+            .iter()
+            .map(|&(j, _)| {
+                let j_usize = j as usize;
+                if j_usize == i {
+                    (false, 0.0, j)
+                } else {
+                    (true, prepared.distance_to(query, j_usize), j)
+                }
+            })
+            .collect();
+        exact.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+        for (slot, &(_, distance, j)) in exact.iter().take(self.k).enumerate() {
+            indices[slot] = j;
+            distances[slot] = distance;
+        }
+    }
+}
+
+/// The exact `k` nearest neighbours of every point (itself included, first); `k` is capped
+/// at the number of points. Distances are [`Prepared::distance`]; ties go to the lower index.
+///
+/// Each pair of blocks is computed once and offered to the shortlists of both blocks' rows.
 pub fn k_nearest(prepared: &Prepared, k: usize) -> Neighbours {
     let n = prepared.len();
     let k = k.min(n);
@@ -174,34 +305,91 @@ pub fn k_nearest(prepared: &Prepared, k: usize) -> Neighbours {
             distances,
         };
     }
-    indices
-        .par_chunks_exact_mut(k)
-        .zip(distances.par_chunks_exact_mut(k))
-        .enumerate()
-        .for_each(|(i, (row_indices, row_distances))| {
-            let query = prepared.row(i);
-            let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(k + 1);
-            for j in 0..n {
-                // The point itself first, whatever rounding says of its distance.
-                let distance = if j == i {
-                    0.0
-                } else {
-                    prepared.distance_to(query, j)
-                };
-                let candidate = Candidate {
-                    distance,
-                    index: j as u32,
-                };
-                if heap.len() < k {
-                    heap.push(candidate);
-                } else if candidate < *heap.peek().expect("the heap holds k > 0 candidates") {
-                    heap.pop();
-                    heap.push(candidate);
+    let packed = prepared.packed();
+    let blocks = packed.blocks();
+    let lists: Vec<Mutex<Vec<Shortlist>>> = (0..blocks)
+        .map(|block| {
+            let rows = (n - block * BLOCK).min(BLOCK);
+            Mutex::new((0..rows).map(|_| Shortlist::new(k)).collect())
+        })
+        .collect();
+    let lock = |block: usize| lists[block].lock().unwrap_or_else(PoisonError::into_inner);
+    (0..blocks).into_par_iter().for_each(|row_block| {
+        let mut values = Box::new([0f32; BLOCK * BLOCK]);
+        let mut lower = Box::new([0f32; BLOCK * BLOCK]);
+        let mut upper = Box::new([0f32; BLOCK * BLOCK]);
+        let row_norms = packed.block_norms(row_block);
+        for col_block in row_block..blocks {
+            packed.block_values(row_block, col_block, &mut values);
+            let col_norms = packed.block_norms(col_block);
+            for (((row, low_row), high_row), &norm_i) in values
+                .chunks_exact(BLOCK)
+                .zip(lower.chunks_exact_mut(BLOCK))
+                .zip(upper.chunks_exact_mut(BLOCK))
+                .zip(row_norms)
+            {
+                for (((&value, &norm_j), low), high) in
+                    row.iter().zip(col_norms).zip(low_row).zip(high_row)
+                {
+                    let slack = packed.slack(norm_i, norm_j, value);
+                    // A NaN (an overflowing value) could be anything.
+                    let nan = value.is_nan();
+                    *low = if nan {
+                        f32::NEG_INFINITY
+                    } else {
+                        value - slack
+                    };
+                    *high = if nan { f32::INFINITY } else { value + slack };
                 }
             }
-            for (slot, candidate) in heap.into_sorted_vec().into_iter().enumerate() {
-                row_indices[slot] = candidate.index;
-                row_distances[slot] = candidate.distance;
+            let diagonal = col_block == row_block;
+            if diagonal {
+                // A point's own distance is 0 by definition.
+                for r in 0..BLOCK {
+                    lower[r * BLOCK + r] = 0.0;
+                    upper[r * BLOCK + r] = 0.0;
+                }
+            }
+            let cols = (n - col_block * BLOCK).min(BLOCK);
+            {
+                let mut mine = lock(row_block);
+                for (r, list) in mine.iter_mut().enumerate() {
+                    for c in 0..cols {
+                        let at = r * BLOCK + c;
+                        if lower[at] <= list.limit {
+                            list.offer((col_block * BLOCK + c) as u32, lower[at], upper[at]);
+                        }
+                    }
+                }
+            }
+            if !diagonal {
+                let rows = (n - row_block * BLOCK).min(BLOCK);
+                let mut theirs = lock(col_block);
+                for (c, list) in theirs.iter_mut().enumerate() {
+                    for r in 0..rows {
+                        let at = r * BLOCK + c;
+                        if lower[at] <= list.limit {
+                            list.offer((row_block * BLOCK + r) as u32, lower[at], upper[at]);
+                        }
+                    }
+                }
+            }
+        }
+    });
+    indices
+        .par_chunks_mut(BLOCK * k)
+        .zip(distances.par_chunks_mut(BLOCK * k))
+        .zip(lists.into_par_iter())
+        .enumerate()
+        .for_each(|(block, ((block_indices, block_distances), lists))| {
+            let lists = lists.into_inner().unwrap_or_else(PoisonError::into_inner);
+            for (r, list) in lists.into_iter().enumerate() {
+                list.finish(
+                    prepared,
+                    block * BLOCK + r,
+                    &mut block_indices[r * k..(r + 1) * k],
+                    &mut block_distances[r * k..(r + 1) * k],
+                );
             }
         });
     Neighbours {
@@ -211,23 +399,156 @@ pub fn k_nearest(prepared: &Prepared, k: usize) -> Neighbours {
     }
 }
 
+/// Every pair of neighbours `i < j`, held as the later neighbours of each point: memory grows
+/// with the number of pairs, not with the square of the number of points.
+#[derive(Debug, Clone)]
+pub(crate) struct UpperPairs {
+    points: usize,
+    parts: Vec<PairPart>,
+}
+
+/// The later neighbours of the consecutive points from `first`.
+#[derive(Debug, Clone)]
+struct PairPart {
+    first: usize,
+    /// `later[offsets[r]..offsets[r + 1]]` are the neighbours of point `first + r`.
+    offsets: Vec<usize>,
+    later: Vec<u32>,
+}
+
+impl PairPart {
+    fn new(first: usize, lists: &[Vec<u32>]) -> Self {
+        let mut offsets = Vec::with_capacity(lists.len() + 1);
+        offsets.push(0);
+        let mut later = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        for list in lists {
+            later.extend_from_slice(list);
+            offsets.push(later.len());
+        }
+        PairPart {
+            first,
+            offsets,
+            later,
+        }
+    }
+}
+
+impl UpperPairs {
+    /// From each point's later neighbours (each list ascending, every entry above its index).
+    pub(crate) fn from_lists(lists: &[Vec<u32>]) -> Self {
+        UpperPairs {
+            points: lists.len(),
+            parts: vec![PairPart::new(0, lists)],
+        }
+    }
+
+    /// The number of points.
+    pub(crate) fn points(&self) -> usize {
+        self.points
+    }
+
+    /// Each point with its later neighbours (ascending), in point order.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (usize, &[u32])> + '_ {
+        self.parts.iter().flat_map(|part| {
+            part.offsets
+                .windows(2)
+                .enumerate()
+                .map(move |(r, range)| (part.first + r, &part.later[range[0]..range[1]]))
+        })
+    }
+
+    /// How many points are within the radius of each, itself included.
+    pub(crate) fn counts(&self) -> Vec<usize> {
+        let mut counts = vec![1usize; self.points];
+        for (i, later) in self.rows() {
+            counts[i] += later.len();
+            for &j in later {
+                counts[j as usize] += 1;
+            }
+        }
+        counts
+    }
+}
+
+/// Every pair of points `i < j` with `prepared.distance(i, j) <= radius`, by the block scan:
+/// each pair is compared once, and pairs whose computed distance is within rounding of the
+/// radius are settled with [`Prepared::distance`].
+pub(crate) fn radius_pairs(prepared: &Prepared, radius: f32) -> UpperPairs {
+    let n = prepared.len();
+    if n == 0 || radius.is_nan() || radius < 0.0 {
+        return UpperPairs {
+            points: n,
+            parts: vec![PairPart::new(0, &vec![Vec::new(); n])],
+        };
+    }
+    let packed = prepared.packed();
+    let blocks = packed.blocks();
+    let threshold = prepared.value_of_distance(radius);
+    let parts = (0..blocks)
+        .into_par_iter()
+        .map(|row_block| {
+            let first = row_block * BLOCK;
+            let rows = (n - first).min(BLOCK);
+            let mut lists: Vec<Vec<u32>> = vec![Vec::new(); rows];
+            let mut values = Box::new([0f32; BLOCK * BLOCK]);
+            let mut maybe = [0u8; BLOCK];
+            let row_norms = packed.block_norms(row_block);
+            // Only the blocks on and after the diagonal: pairs i < j.
+            for col_block in row_block..blocks {
+                packed.block_values(row_block, col_block, &mut values);
+                let col_norms = packed.block_norms(col_block);
+                let cols = (n - col_block * BLOCK).min(BLOCK);
+                for (r, list) in lists.iter_mut().enumerate() {
+                    let i = first + r;
+                    let norm_i = row_norms[r];
+                    let row = &values[r * BLOCK..(r + 1) * BLOCK];
+                    // A branch-free pass first: which pairs may be within the radius. Written
+                    // so that a NaN (an overflowing value) counts as maybe.
+                    for ((flag, &value), &norm_j) in maybe.iter_mut().zip(row).zip(col_norms) {
+                        let slack = packed.slack(norm_i, norm_j, threshold);
+                        *flag = u8::from(value <= threshold + slack || value.is_nan());
+                    }
+                    let from = if col_block == row_block { r + 1 } else { 0 };
+                    for (word_index, word) in maybe.chunks_exact(8).enumerate() {
+                        let mut bits = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+                        while bits != 0 {
+                            let c = word_index * 8 + bits.trailing_zeros() as usize / 8;
+                            bits &= !(0xFF << (8 * (c % 8)));
+                            if c < from || c >= cols {
+                                continue;
+                            }
+                            let j = col_block * BLOCK + c;
+                            let slack = packed.slack(norm_i, col_norms[c], threshold);
+                            if row[c] < threshold - slack || prepared.distance(i, j) <= radius {
+                                list.push(j as u32);
+                            }
+                        }
+                    }
+                }
+            }
+            PairPart::new(first, &lists)
+        })
+        .collect();
+    UpperPairs { points: n, parts }
+}
+
 /// For every point, the points within `radius` (distance ≤ `radius`), itself included, in
 /// index order. Memory grows with the number of such pairs, not with the square of the
 /// number of points.
 pub fn within_radius(prepared: &Prepared, radius: f32) -> Vec<Vec<u32>> {
-    let n = prepared.len();
-    (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let query = prepared.row(i);
-            (0..n)
-                .filter(|&j| j == i || prepared.distance_to(query, j) <= radius)
-                .map(|j| j as u32)
-                .collect()
-        })
-        .collect()
+    let pairs = radius_pairs(prepared, radius);
+    let mut lists: Vec<Vec<u32>> = pairs.counts().into_iter().map(Vec::with_capacity).collect();
+    // Point order: when point i is reached, its list already holds its earlier neighbours
+    // (pushed by them, in order); then itself, then its later ones.
+    for (i, later) in pairs.rows() {
+        lists[i].push(i as u32);
+        lists[i].extend_from_slice(later);
+        for &j in later {
+            lists[j as usize].push(i as u32);
+        }
+    }
+    lists
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,5 +609,113 @@ mod tests {
         );
         let error = ClusterMetric::parse("hamming").unwrap_err().to_string();
         assert!(error.contains("euclidean"), "{error}");
+    }
+
+    /// Points that test the block scans: more than two blocks, exact duplicates, a zero
+    /// vector, all far from the origin when `offset` is large.
+    fn awkward_points(n: usize, dim: usize, offset: f32, seed: u64) -> Vec<f32> {
+        let mut rng = crate::cluster::SeededRng::new(seed);
+        let mut data: Vec<f32> = (0..n * dim)
+            .map(|_| offset + (rng.normal() as f32) * (1.0 + (rng.below(3) as f32)))
+            .collect();
+        // Duplicates of earlier rows, and a row of zeros.
+        for (copy, original) in [(n - 1, 3), (n / 2, 3), (n - 2, n / 3)] {
+            let row = data[original * dim..(original + 1) * dim].to_vec();
+            data[copy * dim..(copy + 1) * dim].copy_from_slice(&row);
+        }
+        data[7 * dim..8 * dim].fill(0.0);
+        data
+    }
+
+    fn brute_nearest(prepared: &Prepared, i: usize, k: usize) -> (Vec<u32>, Vec<f32>) {
+        let mut all: Vec<(bool, f32, u32)> = (0..prepared.len())
+            .map(|j| {
+                if j == i {
+                    (false, 0.0, j as u32)
+                } else {
+                    (true, prepared.distance(i, j), j as u32)
+                }
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+        all.truncate(k);
+        (
+            all.iter().map(|c| c.2).collect(),
+            all.iter().map(|c| c.1).collect(),
+        )
+    }
+
+    #[test]
+    fn k_nearest_is_exactly_the_brute_force_answer() {
+        for (trial, (dim, offset)) in [(1, 0.0), (7, 0.0), (40, 0.0), (40, 1000.0), (3, -50.0)]
+            .into_iter()
+            .enumerate()
+        {
+            let n = 2 * BLOCK + 17;
+            let data = awkward_points(n, dim, offset, trial as u64);
+            let points = Points::new(&data, dim).unwrap();
+            for metric in [ClusterMetric::Euclidean, ClusterMetric::Cosine] {
+                let prepared = Prepared::new(&points, metric);
+                for k in [1, 6, 40] {
+                    let neighbours = k_nearest(&prepared, k);
+                    for i in 0..n {
+                        let (indices, distances) = brute_nearest(&prepared, i, k);
+                        assert_eq!(
+                            neighbours.indices(i),
+                            &indices[..],
+                            "{trial} {metric:?} {k} {i}"
+                        );
+                        assert_eq!(
+                            neighbours.distances(i),
+                            &distances[..],
+                            "{trial} {metric:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn within_radius_is_exactly_the_brute_force_answer_even_at_the_boundary() {
+        for (trial, (dim, offset)) in [(2, 0.0), (16, 0.0), (33, 500.0)].into_iter().enumerate() {
+            let n = 2 * BLOCK + 9;
+            let data = awkward_points(n, dim, offset, 10 + trial as u64);
+            let points = Points::new(&data, dim).unwrap();
+            for metric in [ClusterMetric::Euclidean, ClusterMetric::Cosine] {
+                let prepared = Prepared::new(&points, metric);
+                // Radii equal to some pair's distance, so that pairs sit exactly on the edge.
+                let mut radii: Vec<f32> = (0..5).map(|p| prepared.distance(p, 100 + p)).collect();
+                radii.push(0.0);
+                for radius in radii {
+                    let within = within_radius(&prepared, radius);
+                    for (i, found) in within.iter().enumerate() {
+                        let expected: Vec<u32> = (0..n)
+                            .filter(|&j| j == i || prepared.distance(i, j) <= radius)
+                            .map(|j| j as u32)
+                            .collect();
+                        assert_eq!(found, &expected, "{trial} {metric:?} {radius} {i}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_and_single_point_inputs() {
+        let points = Points::new(&[], 4).unwrap();
+        let prepared = Prepared::new(&points, ClusterMetric::Euclidean);
+        assert_eq!(k_nearest(&prepared, 3).k(), 0);
+        assert!(within_radius(&prepared, 1.0).is_empty());
+        let points = Points::new(&[1.0, 2.0], 2).unwrap();
+        let prepared = Prepared::new(&points, ClusterMetric::Cosine);
+        let neighbours = k_nearest(&prepared, 3);
+        assert_eq!(
+            (neighbours.indices(0), neighbours.distances(0)),
+            (&[0][..], &[0.0][..])
+        );
+        assert_eq!(within_radius(&prepared, 0.5), vec![vec![0]]);
+        // A negative radius holds only the point itself.
+        assert_eq!(within_radius(&prepared, -1.0), vec![vec![0]]);
     }
 }
