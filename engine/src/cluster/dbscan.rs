@@ -22,7 +22,7 @@
 
 use crate::cluster::NOISE;
 use crate::cluster::neighbours::{
-    ClusterMetric, Prepared, UpperPairs, hnsw_radius_pairs, radius_pairs,
+    ClusterMetric, NeighbourPairs, Prepared, hnsw_radius_pairs, radius_pairs,
 };
 use crate::cluster::points::Points;
 use crate::error::{Error, Result};
@@ -106,9 +106,13 @@ pub fn dbscan(points: &Points<'_>, params: &DbscanParams) -> Result<Vec<i64>> {
     Ok(label(&pairs, params.min_samples))
 }
 
-/// The labels from the neighbour pairs (see the module documentation).
-fn label(pairs: &UpperPairs, min_samples: usize) -> Vec<i64> {
+/// The labels from the neighbour pairs (see the module documentation). The pairs come in
+/// the scan's order of the points (`pairs.order()`); everything is computed in that order
+/// and mapped back at the end, except the numbering of the clusters, which follows the
+/// points' own order.
+fn label(pairs: &NeighbourPairs, min_samples: usize) -> Vec<i64> {
     let n = pairs.points();
+    let order = pairs.order();
     let core: Vec<bool> = pairs
         .counts()
         .into_iter()
@@ -116,11 +120,11 @@ fn label(pairs: &UpperPairs, min_samples: usize) -> Vec<i64> {
         .collect();
 
     let mut components = Components::new(n);
-    for (i, later) in pairs.rows() {
-        if core[i] {
-            for &j in later {
-                if core[j as usize] {
-                    components.join(i, j as usize);
+    for (p, later) in pairs.rows() {
+        if core[p] {
+            for &q in later {
+                if core[q as usize] {
+                    components.join(p, q as usize);
                 }
             }
         }
@@ -128,16 +132,22 @@ fn label(pairs: &UpperPairs, min_samples: usize) -> Vec<i64> {
 
     // Clusters are numbered in the order of their lowest core point: the order in which
     // scikit-learn's scan starts them.
+    let mut position = vec![0usize; n];
+    for (p, &i) in order.iter().enumerate() {
+        position[i as usize] = p;
+    }
     let mut labels = vec![NOISE; n];
     let mut cluster_of_root = vec![NOISE; n];
     let mut clusters = 0;
-    for i in (0..n).filter(|&i| core[i]) {
-        let root = components.root(i);
-        if cluster_of_root[root] == NOISE {
-            cluster_of_root[root] = clusters;
-            clusters += 1;
+    for &p in &position {
+        if core[p] {
+            let root = components.root(p);
+            if cluster_of_root[root] == NOISE {
+                cluster_of_root[root] = clusters;
+                clusters += 1;
+            }
+            labels[p] = cluster_of_root[root];
         }
-        labels[i] = cluster_of_root[root];
     }
 
     // A border point takes the first cluster to reach it: the lowest-numbered one among
@@ -148,20 +158,20 @@ fn label(pairs: &UpperPairs, min_samples: usize) -> Vec<i64> {
             labels[border] = cluster;
         }
     };
-    for (i, later) in pairs.rows() {
-        for &j in later {
-            let j = j as usize;
-            match (core[i], core[j]) {
-                (true, false) => offer(&mut labels, j, i),
-                (false, true) => offer(&mut labels, i, j),
+    for (p, later) in pairs.rows() {
+        for &q in later {
+            let q = q as usize;
+            match (core[p], core[q]) {
+                (true, false) => offer(&mut labels, q, p),
+                (false, true) => offer(&mut labels, p, q),
                 _ => {}
             }
         }
     }
-    labels
+    position.into_iter().map(|p| labels[p]).collect()
 }
 
-/// Union–find over point indices; a root is the lowest index of its component.
+/// Union–find over scan positions.
 struct Components {
     parent: Vec<u32>,
 }

@@ -14,6 +14,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
@@ -23,10 +24,12 @@ use crate::distance::{dot, squared_l2};
 use crate::error::{Error, Result};
 
 mod hnsw;
+mod layout;
 mod tiles;
 
 pub(crate) use hnsw::hnsw_radius_pairs;
-use tiles::{BLOCK, Packed, ValueKind};
+use layout::Layout;
+use tiles::{BLOCK, Packed, SUB, ValueKind, column_of_sub_tiles, row_of_sub_tiles};
 
 /// The distance clustering uses between two vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,10 +156,10 @@ impl Neighbours {
 }
 
 impl Prepared {
-    /// The rows laid out for the block kernel: centred on their mean for Euclidean (distances
+    /// How the block kernel packs these rows: centred on their mean for Euclidean (distances
     /// do not change, and the rounding of ‖x‖² + ‖y‖² − 2 x·y shrinks with the norms), as
     /// prepared for cosine (unit length, where 1 − x·y needs no norms).
-    fn packed(&self) -> Packed {
+    fn packing(&self) -> (Option<Vec<f32>>, ValueKind) {
         match self.metric {
             ClusterMetric::Euclidean => {
                 let mut sums = vec![0f64; self.dim];
@@ -166,18 +169,26 @@ impl Prepared {
                         .for_each(|(s, &v)| *s += f64::from(v));
                 }
                 let rows = self.len().max(1) as f64;
-                let centre: Vec<f32> = sums.iter().map(|s| (s / rows) as f32).collect();
-                Packed::new(
-                    &self.data,
-                    self.dim,
-                    Some(&centre),
-                    ValueKind::SquaredDistance,
-                )
+                let centre = sums.iter().map(|s| (s / rows) as f32).collect();
+                (Some(centre), ValueKind::SquaredDistance)
             }
-            ClusterMetric::Cosine => {
-                Packed::new(&self.data, self.dim, None, ValueKind::OneMinusProduct)
-            }
+            ClusterMetric::Cosine => (None, ValueKind::OneMinusProduct),
         }
+    }
+
+    /// A lower bound on the block kernel's value (see [`ValueKind`]) for two rows at least
+    /// `gap` apart (Euclidean, between prepared vectors), whose packed squared norms sum to at
+    /// most `norms`, less everything rounding can take off it (`error` as
+    /// [`Packed::error`]). For cosine, 1 − x·y = ‖x − y‖² / 2 for unit vectors (and 1 ≥ it
+    /// when either is zero).
+    fn value_floor(&self, gap: f64, norms: f32, error: f32) -> f64 {
+        let squared = gap * gap;
+        let value = match self.metric {
+            ClusterMetric::Euclidean => squared,
+            ClusterMetric::Cosine => squared / 2.0,
+        };
+        let error = 4.0 * f64::from(error);
+        value * (1.0 - error) - error * (f64::from(norms) + 2.0)
     }
 
     /// A distance as the block kernel's values measure it (see [`ValueKind`]).
@@ -245,15 +256,14 @@ impl Shortlist {
         self.candidates.push((index, lower));
         if self.upper.len() < self.k {
             self.upper.push(Ordered(upper));
-        } else if let Some(mut worst) = self.upper.peek_mut()
-            && upper < worst.0
-        {
-            *worst = Ordered(upper);
-        } else {
-            return;
-        }
-        if self.upper.len() == self.k {
-            self.limit = self.upper.peek().map_or(f32::INFINITY, |u| u.0.max(0.0));
+            if self.upper.len() == self.k {
+                self.limit = self.worst_upper();
+            }
+        } else if self.upper.peek().is_some_and(|worst| upper < worst.0) {
+            if let Some(mut worst) = self.upper.peek_mut() {
+                *worst = Ordered(upper);
+            }
+            self.limit = self.worst_upper();
         }
         if self.candidates.len() >= self.prune_at {
             let limit = self.limit;
@@ -263,21 +273,32 @@ impl Shortlist {
         }
     }
 
+    /// The largest of the `k` upper ends, or 0 if that is less.
+    fn worst_upper(&self) -> f32 {
+        self.upper.peek().map_or(f32::INFINITY, |u| u.0.max(0.0))
+    }
+
     /// The `k` nearest by exact distance (ties by index), point `i` itself first, into
-    /// `indices` and `distances`.
-    fn finish(mut self, prepared: &Prepared, i: usize, indices: &mut [u32], distances: &mut [f32]) {
-        let limit = self.limit;
-        self.candidates.retain(|&(_, lower)| lower <= limit);
+    /// `indices` and `distances`; `order` maps the candidates' scan positions to points.
+    fn finish(
+        &self,
+        prepared: &Prepared,
+        order: &[u32],
+        i: usize,
+        indices: &mut [u32],
+        distances: &mut [f32],
+    ) {
         let query = prepared.row(i);
         let mut exact: Vec<(bool, f32, u32)> = self
             .candidates
             .iter()
-            .map(|&(j, _)| {
-                let j_usize = j as usize;
-                if j_usize == i {
+            .filter(|&&(_, lower)| lower <= self.limit)
+            .map(|&(position, _)| {
+                let j = order[position as usize];
+                if j as usize == i {
                     (false, 0.0, j)
                 } else {
-                    (true, prepared.distance_to(query, j_usize), j)
+                    (true, prepared.distance_to(query, j as usize), j)
                 }
             })
             .collect();
@@ -289,10 +310,28 @@ impl Shortlist {
     }
 }
 
+/// A block's largest shortlist limit, shared between threads as the bits of an `f32`.
+/// Limits only fall, so a stale value is larger than the true one: safe for skipping.
+struct BlockLimit(AtomicU32);
+
+impl BlockLimit {
+    fn get(&self) -> f32 {
+        f32::from_bits(self.0.load(AtomicOrdering::Relaxed))
+    }
+
+    fn set(&self, lists: &[Shortlist]) {
+        let largest = lists.iter().map(|l| l.limit).fold(0.0, f32::max);
+        self.0.store(largest.to_bits(), AtomicOrdering::Relaxed);
+    }
+}
+
 /// The exact `k` nearest neighbours of every point (itself included, first); `k` is capped
 /// at the number of points. Distances are [`Prepared::distance`]; ties go to the lower index.
 ///
-/// Each pair of blocks is computed once and offered to the shortlists of both blocks' rows.
+/// Pairs of blocks are visited nearest first (by their [`Layout`] gap), each thread taking
+/// the next; each pair is computed once and offered to the shortlists of both blocks' rows,
+/// and a pair is skipped when its gap puts it beyond every shortlist it could enter. The
+/// answer does not depend on which pairs were skipped or in what order they came.
 pub fn k_nearest(prepared: &Prepared, k: usize) -> Neighbours {
     let n = prepared.len();
     let k = k.min(n);
@@ -305,92 +344,82 @@ pub fn k_nearest(prepared: &Prepared, k: usize) -> Neighbours {
             distances,
         };
     }
-    let packed = prepared.packed();
-    let blocks = packed.blocks();
+    let layout = Layout::new(prepared);
+    let packed = &layout.packed;
+    let blocks = layout.blocks();
+    let error = packed.error();
     let lists: Vec<Mutex<Vec<Shortlist>>> = (0..blocks)
         .map(|block| {
             let rows = (n - block * BLOCK).min(BLOCK);
             Mutex::new((0..rows).map(|_| Shortlist::new(k)).collect())
         })
         .collect();
+    let limits: Vec<BlockLimit> = (0..blocks)
+        .map(|_| BlockLimit(AtomicU32::new(f32::INFINITY.to_bits())))
+        .collect();
     let lock = |block: usize| lists[block].lock().unwrap_or_else(PoisonError::into_inner);
-    (0..blocks).into_par_iter().for_each(|row_block| {
-        let mut values = Box::new([0f32; BLOCK * BLOCK]);
-        let mut lower = Box::new([0f32; BLOCK * BLOCK]);
-        let mut upper = Box::new([0f32; BLOCK * BLOCK]);
-        let row_norms = packed.block_norms(row_block);
-        for col_block in row_block..blocks {
-            packed.block_values(row_block, col_block, &mut values);
-            let col_norms = packed.block_norms(col_block);
-            for (((row, low_row), high_row), &norm_i) in values
-                .chunks_exact(BLOCK)
-                .zip(lower.chunks_exact_mut(BLOCK))
-                .zip(upper.chunks_exact_mut(BLOCK))
-                .zip(row_norms)
-            {
-                for (((&value, &norm_j), low), high) in
-                    row.iter().zip(col_norms).zip(low_row).zip(high_row)
-                {
-                    let slack = packed.slack(norm_i, norm_j, value);
-                    // A NaN (an overflowing value) could be anything.
-                    let nan = value.is_nan();
-                    *low = if nan {
-                        f32::NEG_INFINITY
-                    } else {
-                        value - slack
-                    };
-                    *high = if nan { f32::INFINITY } else { value + slack };
+
+    let mut pairs: Vec<(f64, u32, u32)> = (0..blocks)
+        .into_par_iter()
+        .flat_map_iter(|a| (a..blocks).map(move |b| (a, b)))
+        .map(|(a, b)| (layout.gap(a, b), a as u32, b as u32))
+        .collect();
+    pairs.par_sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+    let largest_norm = (0..blocks).map(|b| layout.max_norm(b)).fold(0.0, f32::max);
+    // Every thread takes the nearest pair left, so pairs are visited about nearest first
+    // without waiting for one another.
+    let next = AtomicUsize::new(0);
+    let largest_limit = || limits.iter().map(BlockLimit::get).fold(0.0, f32::max);
+    (0..rayon::current_num_threads())
+        .into_par_iter()
+        .for_each(|_| {
+            let mut values = Box::new([0f32; BLOCK * BLOCK]);
+            let mut lower = Box::new([0f32; BLOCK * BLOCK]);
+            let mut upper = Box::new([0f32; BLOCK * BLOCK]);
+            let mut all_limits = f64::INFINITY;
+            loop {
+                let taken = next.fetch_add(1, AtomicOrdering::Relaxed);
+                let Some(&(gap, row_block, col_block)) = pairs.get(taken) else {
+                    break;
+                };
+                if taken % 32 == 0 {
+                    all_limits = f64::from(largest_limit());
+                }
+                // Once even this pair is beyond every limit, so is every pair after it.
+                if prepared.value_floor(gap, 2.0 * largest_norm, error) > all_limits {
+                    next.fetch_max(pairs.len(), AtomicOrdering::Relaxed);
+                    break;
+                }
+                let (row_block, col_block) = (row_block as usize, col_block as usize);
+                let limit = f64::from(limits[row_block].get().max(limits[col_block].get()));
+                if prepared.value_floor(gap, 0.0, error) > limit {
+                    continue;
+                }
+                let mask = layout.tile_mask(row_block, col_block, |gap, norms| {
+                    prepared.value_floor(gap, norms, error) <= limit
+                });
+                if mask != 0 {
+                    let tile = (row_block, col_block, mask);
+                    let buffers = (&mut *values, &mut *lower, &mut *upper);
+                    offer_block_pair(packed, n, tile, buffers, &lock, &limits);
                 }
             }
-            let diagonal = col_block == row_block;
-            if diagonal {
-                // A point's own distance is 0 by definition.
-                for r in 0..BLOCK {
-                    lower[r * BLOCK + r] = 0.0;
-                    upper[r * BLOCK + r] = 0.0;
-                }
-            }
-            let cols = (n - col_block * BLOCK).min(BLOCK);
-            {
-                let mut mine = lock(row_block);
-                for (r, list) in mine.iter_mut().enumerate() {
-                    for c in 0..cols {
-                        let at = r * BLOCK + c;
-                        if lower[at] <= list.limit {
-                            list.offer((col_block * BLOCK + c) as u32, lower[at], upper[at]);
-                        }
-                    }
-                }
-            }
-            if !diagonal {
-                let rows = (n - row_block * BLOCK).min(BLOCK);
-                let mut theirs = lock(col_block);
-                for (c, list) in theirs.iter_mut().enumerate() {
-                    for r in 0..rows {
-                        let at = r * BLOCK + c;
-                        if lower[at] <= list.limit {
-                            list.offer((row_block * BLOCK + r) as u32, lower[at], upper[at]);
-                        }
-                    }
-                }
-            }
-        }
-    });
+        });
+
+    let lists: Vec<Shortlist> = lists
+        .into_iter()
+        .flat_map(|block| block.into_inner().unwrap_or_else(PoisonError::into_inner))
+        .collect();
+    let mut position = vec![0u32; n];
+    for (p, &i) in layout.order.iter().enumerate() {
+        position[i as usize] = p as u32;
+    }
     indices
-        .par_chunks_mut(BLOCK * k)
-        .zip(distances.par_chunks_mut(BLOCK * k))
-        .zip(lists.into_par_iter())
+        .par_chunks_mut(k)
+        .zip(distances.par_chunks_mut(k))
         .enumerate()
-        .for_each(|(block, ((block_indices, block_distances), lists))| {
-            let lists = lists.into_inner().unwrap_or_else(PoisonError::into_inner);
-            for (r, list) in lists.into_iter().enumerate() {
-                list.finish(
-                    prepared,
-                    block * BLOCK + r,
-                    &mut block_indices[r * k..(r + 1) * k],
-                    &mut block_distances[r * k..(r + 1) * k],
-                );
-            }
+        .for_each(|(i, (indices, distances))| {
+            lists[position[i] as usize].finish(prepared, &layout.order, i, indices, distances);
         });
     Neighbours {
         k,
@@ -399,19 +428,102 @@ pub fn k_nearest(prepared: &Prepared, k: usize) -> Neighbours {
     }
 }
 
-/// Every pair of neighbours `i < j`, held as the later neighbours of each point: memory grows
-/// with the number of pairs, not with the square of the number of points.
+/// Computes the sub-tiles `mask` of blocks `row_block` and `col_block` and offers their
+/// values to both blocks' shortlists (once, on the diagonal).
+fn offer_block_pair<'a>(
+    packed: &Packed,
+    n: usize,
+    (row_block, col_block, mask): (usize, usize, u16),
+    (values, lower, upper): (
+        &mut [f32; BLOCK * BLOCK],
+        &mut [f32; BLOCK * BLOCK],
+        &mut [f32; BLOCK * BLOCK],
+    ),
+    lock: &impl Fn(usize) -> std::sync::MutexGuard<'a, Vec<Shortlist>>,
+    limits: &[BlockLimit],
+) {
+    packed.block_values(row_block, packed, col_block, mask, values);
+    let row_norms = packed.block_norms(row_block);
+    let col_norms = packed.block_norms(col_block);
+    for (((row, low_row), high_row), &norm_i) in values
+        .chunks_exact(BLOCK)
+        .zip(lower.chunks_exact_mut(BLOCK))
+        .zip(upper.chunks_exact_mut(BLOCK))
+        .zip(row_norms)
+    {
+        for (((&value, &norm_j), low), high) in row.iter().zip(col_norms).zip(low_row).zip(high_row)
+        {
+            let slack = packed.slack(norm_i, norm_j, value);
+            // A NaN (an overflowing value) could be anything; a skipped sub-tile's infinity
+            // is nothing.
+            let (low_value, high_value) = if value.is_nan() {
+                (f32::NEG_INFINITY, f32::INFINITY)
+            } else if value == f32::INFINITY {
+                (f32::INFINITY, f32::INFINITY)
+            } else {
+                (value - slack, value + slack)
+            };
+            *low = low_value;
+            *high = high_value;
+        }
+    }
+    let diagonal = col_block == row_block;
+    if diagonal {
+        // A point's own distance is 0 by definition.
+        for r in 0..BLOCK {
+            lower[r * BLOCK + r] = 0.0;
+            upper[r * BLOCK + r] = 0.0;
+        }
+    }
+    let rows = (n - row_block * BLOCK).min(BLOCK);
+    let cols = (n - col_block * BLOCK).min(BLOCK);
+    {
+        let mut mine = lock(row_block);
+        for (r, list) in mine.iter_mut().enumerate() {
+            if mask & row_of_sub_tiles(r / SUB) == 0 {
+                continue;
+            }
+            for c in 0..cols {
+                let at = r * BLOCK + c;
+                if lower[at] <= list.limit {
+                    list.offer((col_block * BLOCK + c) as u32, lower[at], upper[at]);
+                }
+            }
+        }
+        limits[row_block].set(&mine);
+    }
+    if !diagonal {
+        let mut theirs = lock(col_block);
+        for (c, list) in theirs.iter_mut().enumerate() {
+            if mask & column_of_sub_tiles(c / SUB) == 0 {
+                continue;
+            }
+            for r in 0..rows {
+                let at = r * BLOCK + c;
+                if lower[at] <= list.limit {
+                    list.offer((row_block * BLOCK + r) as u32, lower[at], upper[at]);
+                }
+            }
+        }
+        limits[col_block].set(&theirs);
+    }
+}
+
+/// Every pair of neighbours, once, held as the later neighbours (in scan order) of each
+/// point: memory grows with the number of pairs, not with the square of the number of
+/// points.
 #[derive(Debug, Clone)]
-pub(crate) struct UpperPairs {
-    points: usize,
+pub(crate) struct NeighbourPairs {
+    /// `order[p]` is the point at scan position `p`.
+    order: Vec<u32>,
     parts: Vec<PairPart>,
 }
 
-/// The later neighbours of the consecutive points from `first`.
+/// The later neighbours (scan positions) of the consecutive scan positions from `first`.
 #[derive(Debug, Clone)]
 struct PairPart {
     first: usize,
-    /// `later[offsets[r]..offsets[r + 1]]` are the neighbours of point `first + r`.
+    /// `later[offsets[r]..offsets[r + 1]]` are the neighbours of scan position `first + r`.
     offsets: Vec<usize>,
     later: Vec<u32>,
 }
@@ -433,21 +545,26 @@ impl PairPart {
     }
 }
 
-impl UpperPairs {
-    /// From each point's later neighbours (each list ascending, every entry above its index).
+impl NeighbourPairs {
+    /// From each point's later neighbours (entries above its index), in index order.
     pub(crate) fn from_lists(lists: &[Vec<u32>]) -> Self {
-        UpperPairs {
-            points: lists.len(),
+        NeighbourPairs {
+            order: (0..lists.len() as u32).collect(),
             parts: vec![PairPart::new(0, lists)],
         }
     }
 
     /// The number of points.
     pub(crate) fn points(&self) -> usize {
-        self.points
+        self.order.len()
     }
 
-    /// Each point with its later neighbours (ascending), in point order.
+    /// `order()[p]` is the point at scan position `p`.
+    pub(crate) fn order(&self) -> &[u32] {
+        &self.order
+    }
+
+    /// Each scan position with its later neighbours (scan positions), in scan order.
     pub(crate) fn rows(&self) -> impl Iterator<Item = (usize, &[u32])> + '_ {
         self.parts.iter().flat_map(|part| {
             part.offsets
@@ -457,32 +574,31 @@ impl UpperPairs {
         })
     }
 
-    /// How many points are within the radius of each, itself included.
+    /// How many points are within the radius of each scan position, itself included.
     pub(crate) fn counts(&self) -> Vec<usize> {
-        let mut counts = vec![1usize; self.points];
-        for (i, later) in self.rows() {
-            counts[i] += later.len();
-            for &j in later {
-                counts[j as usize] += 1;
+        let mut counts = vec![1usize; self.points()];
+        for (p, later) in self.rows() {
+            counts[p] += later.len();
+            for &q in later {
+                counts[q as usize] += 1;
             }
         }
         counts
     }
 }
 
-/// Every pair of points `i < j` with `prepared.distance(i, j) <= radius`, by the block scan:
-/// each pair is compared once, and pairs whose computed distance is within rounding of the
-/// radius are settled with [`Prepared::distance`].
-pub(crate) fn radius_pairs(prepared: &Prepared, radius: f32) -> UpperPairs {
+/// Every pair of points with `prepared.distance(i, j) <= radius`, once, by the block scan:
+/// pairs of blocks whose gap rules them out are skipped, and pairs whose computed distance
+/// is within rounding of the radius are settled with [`Prepared::distance`].
+pub(crate) fn radius_pairs(prepared: &Prepared, radius: f32) -> NeighbourPairs {
     let n = prepared.len();
     if n == 0 || radius.is_nan() || radius < 0.0 {
-        return UpperPairs {
-            points: n,
-            parts: vec![PairPart::new(0, &vec![Vec::new(); n])],
-        };
+        return NeighbourPairs::from_lists(&vec![Vec::new(); n]);
     }
-    let packed = prepared.packed();
-    let blocks = packed.blocks();
+    let layout = Layout::new(prepared);
+    let packed = &layout.packed;
+    let blocks = layout.blocks();
+    let error = packed.error();
     let threshold = prepared.value_of_distance(radius);
     let parts = (0..blocks)
         .into_par_iter()
@@ -493,17 +609,27 @@ pub(crate) fn radius_pairs(prepared: &Prepared, radius: f32) -> UpperPairs {
             let mut values = Box::new([0f32; BLOCK * BLOCK]);
             let mut maybe = [0u8; BLOCK];
             let row_norms = packed.block_norms(row_block);
-            // Only the blocks on and after the diagonal: pairs i < j.
+            // Only the blocks on and after the diagonal: each pair once.
             for col_block in row_block..blocks {
-                packed.block_values(row_block, col_block, &mut values);
+                let mask = layout.tile_mask(row_block, col_block, |gap, norms| {
+                    let reach = threshold + packed.slack(norms, 0.0, threshold);
+                    prepared.value_floor(gap, norms, error) <= f64::from(reach)
+                });
+                if mask == 0 {
+                    continue;
+                }
+                packed.block_values(row_block, packed, col_block, mask, &mut values);
                 let col_norms = packed.block_norms(col_block);
                 let cols = (n - col_block * BLOCK).min(BLOCK);
                 for (r, list) in lists.iter_mut().enumerate() {
-                    let i = first + r;
+                    if mask & row_of_sub_tiles(r / SUB) == 0 {
+                        continue;
+                    }
+                    let i = layout.order[first + r] as usize;
                     let norm_i = row_norms[r];
                     let row = &values[r * BLOCK..(r + 1) * BLOCK];
-                    // A branch-free pass first: which pairs may be within the radius. Written
-                    // so that a NaN (an overflowing value) counts as maybe.
+                    // A branch-free pass first: which pairs may be within the radius. A NaN
+                    // (an overflowing value) counts as maybe.
                     for ((flag, &value), &norm_j) in maybe.iter_mut().zip(row).zip(col_norms) {
                         let slack = packed.slack(norm_i, norm_j, threshold);
                         *flag = u8::from(value <= threshold + slack || value.is_nan());
@@ -513,14 +639,16 @@ pub(crate) fn radius_pairs(prepared: &Prepared, radius: f32) -> UpperPairs {
                         let mut bits = u64::from_le_bytes(word.try_into().expect("8 bytes"));
                         while bits != 0 {
                             let c = word_index * 8 + bits.trailing_zeros() as usize / 8;
-                            bits &= !(0xFF << (8 * (c % 8)));
+                            bits &= !(0xFFu64 << (8 * (c % 8)));
                             if c < from || c >= cols {
                                 continue;
                             }
-                            let j = col_block * BLOCK + c;
+                            let q = col_block * BLOCK + c;
                             let slack = packed.slack(norm_i, col_norms[c], threshold);
-                            if row[c] < threshold - slack || prepared.distance(i, j) <= radius {
-                                list.push(j as u32);
+                            if row[c] < threshold - slack
+                                || prepared.distance(i, layout.order[q] as usize) <= radius
+                            {
+                                list.push(q as u32);
                             }
                         }
                     }
@@ -529,7 +657,10 @@ pub(crate) fn radius_pairs(prepared: &Prepared, radius: f32) -> UpperPairs {
             PairPart::new(first, &lists)
         })
         .collect();
-    UpperPairs { points: n, parts }
+    NeighbourPairs {
+        order: layout.order,
+        parts,
+    }
 }
 
 /// For every point, the points within `radius` (distance ≤ `radius`), itself included, in
@@ -537,18 +668,24 @@ pub(crate) fn radius_pairs(prepared: &Prepared, radius: f32) -> UpperPairs {
 /// number of points.
 pub fn within_radius(prepared: &Prepared, radius: f32) -> Vec<Vec<u32>> {
     let pairs = radius_pairs(prepared, radius);
-    let mut lists: Vec<Vec<u32>> = pairs.counts().into_iter().map(Vec::with_capacity).collect();
-    // Point order: when point i is reached, its list already holds its earlier neighbours
-    // (pushed by them, in order); then itself, then its later ones.
-    for (i, later) in pairs.rows() {
-        lists[i].push(i as u32);
-        lists[i].extend_from_slice(later);
-        for &j in later {
-            lists[j as usize].push(i as u32);
+    let order = pairs.order();
+    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); pairs.points()];
+    for (p, count) in pairs.counts().into_iter().enumerate() {
+        lists[order[p] as usize].reserve_exact(count);
+    }
+    for (p, later) in pairs.rows() {
+        let i = order[p];
+        lists[i as usize].push(i);
+        for &q in later {
+            let j = order[q as usize];
+            lists[i as usize].push(j);
+            lists[j as usize].push(i);
         }
     }
+    lists.par_iter_mut().for_each(|list| list.sort_unstable());
     lists
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -696,6 +833,59 @@ mod tests {
                             .collect();
                         assert_eq!(found, &expected, "{trial} {metric:?} {radius} {i}");
                     }
+                }
+            }
+        }
+    }
+
+    /// Clusters far apart (so that the scans skip most pairs of blocks), interleaved in
+    /// index order, with duplicates across block boundaries.
+    fn clustered_points(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+        let mut rng = crate::cluster::SeededRng::new(seed);
+        let centres: Vec<f32> = (0..6 * dim).map(|_| rng.normal() as f32 * 20.0).collect();
+        let mut data = Vec::with_capacity(n * dim);
+        for i in 0..n {
+            let centre = &centres[(i % 6) * dim..(i % 6 + 1) * dim];
+            data.extend(centre.iter().map(|c| c + rng.normal() as f32));
+        }
+        for (copy, original) in [(n - 1, 5), (300, 11), (301, 11)] {
+            let row = data[original * dim..(original + 1) * dim].to_vec();
+            data[copy * dim..(copy + 1) * dim].copy_from_slice(&row);
+        }
+        data
+    }
+
+    #[test]
+    fn skipping_far_blocks_changes_no_answer() {
+        let (n, dim) = (7 * BLOCK + 5, 10);
+        let data = clustered_points(n, dim, 4);
+        let points = Points::new(&data, dim).unwrap();
+        for metric in [ClusterMetric::Euclidean, ClusterMetric::Cosine] {
+            let prepared = Prepared::new(&points, metric);
+            // k within one cluster, and beyond it (about 113 points each), where the other
+            // clusters' nearest blocks must not be skipped.
+            for k in [30, 150] {
+                let neighbours = k_nearest(&prepared, k);
+                for i in (0..n).step_by(7) {
+                    let (indices, distances) = brute_nearest(&prepared, i, k);
+                    assert_eq!(neighbours.indices(i), &indices[..], "{metric:?} {k} {i}");
+                    assert_eq!(
+                        neighbours.distances(i),
+                        &distances[..],
+                        "{metric:?} {k} {i}"
+                    );
+                }
+            }
+            // A radius within a cluster, and one that reaches into another (points 0 and 1
+            // are in different clusters), each equal to a pair's distance.
+            for radius in [prepared.distance(0, 6), prepared.distance(0, 1)] {
+                let within = within_radius(&prepared, radius);
+                for i in (0..n).step_by(5) {
+                    let expected: Vec<u32> = (0..n)
+                        .filter(|&j| j == i || prepared.distance(i, j) <= radius)
+                        .map(|j| j as u32)
+                        .collect();
+                    assert_eq!(within[i], expected, "{metric:?} {radius} {i}");
                 }
             }
         }

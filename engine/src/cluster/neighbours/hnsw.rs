@@ -13,7 +13,7 @@ use hnsw_rs::hnsw::Hnsw;
 use hnsw_rs::prelude::Distance;
 use rayon::prelude::*;
 
-use super::{ClusterMetric, Prepared, UpperPairs};
+use super::{ClusterMetric, NeighbourPairs, Prepared};
 use crate::distance::{dot, squared_l2};
 
 /// Links per node (HNSW's M).
@@ -53,10 +53,14 @@ impl GraphDistance {
 /// Every pair `i < j` such that the graph search from `i` finds `j` within `radius`, or the
 /// one from `j` finds `i` (so the neighbourhoods are symmetric, as exact ones are). Searches
 /// start at `first_k` neighbours.
-pub(crate) fn hnsw_radius_pairs(prepared: &Prepared, radius: f32, first_k: usize) -> UpperPairs {
+pub(crate) fn hnsw_radius_pairs(
+    prepared: &Prepared,
+    radius: f32,
+    first_k: usize,
+) -> NeighbourPairs {
     let n = prepared.len();
     if n == 0 || radius.is_nan() || radius < 0.0 {
-        return UpperPairs::from_lists(&vec![Vec::new(); n]);
+        return NeighbourPairs::from_lists(&vec![Vec::new(); n]);
     }
     let distance = GraphDistance(prepared.metric());
     let graph = Hnsw::<f32, GraphDistance>::new(LINKS, n, MAX_LAYERS, EF_CONSTRUCTION, distance);
@@ -103,5 +107,5 @@ pub(crate) fn hnsw_radius_pairs(prepared: &Prepared, radius: f32, first_k: usize
         list.sort_unstable();
         list.dedup();
     });
-    UpperPairs::from_lists(&later)
+    NeighbourPairs::from_lists(&later)
 }

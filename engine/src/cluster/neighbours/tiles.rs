@@ -15,12 +15,14 @@
 //! remainders to handle.
 
 // `unsafe` is needed only to call the AVX2 copy of the kernel after checking that the CPU has
-// AVX2 and FMA (see `block_products`), as in `crate::distance`.
+// AVX2 and FMA (see `products`), as in `crate::distance`.
 #![allow(unsafe_code)]
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
-/// Rows per block; a multiple of every micro tile's height and width (3, 4).
+/// Rows per block; a multiple of every micro tile's height and width (3, 4) times `SUBS`.
 pub(crate) const BLOCK: usize = 96;
 
 /// The padded dimension is a multiple of this (a multiple of every kernel's lane count).
@@ -47,18 +49,29 @@ pub(crate) struct Packed {
 }
 
 impl Packed {
-    /// Copies the rows of `dim` values in `data`, minus `centre` when given.
-    pub(crate) fn new(data: &[f32], dim: usize, centre: Option<&[f32]>, kind: ValueKind) -> Self {
-        let rows = data.len().checked_div(dim).unwrap_or(0);
-        let stride = dim.div_ceil(DIM_ALIGN).max(1) * DIM_ALIGN;
+    /// Copies the rows of `dim` values in `data` (row `order[p]` to position `p` when an
+    /// order is given), minus `centre` when given.
+    pub(crate) fn new(
+        data: &[f32],
+        dim: usize,
+        order: Option<&[u32]>,
+        centre: Option<&[f32]>,
+        kind: ValueKind,
+    ) -> Self {
+        let dim = dim.max(1);
+        let rows = order.map_or(data.len() / dim, <[u32]>::len);
+        let stride = dim.div_ceil(DIM_ALIGN) * DIM_ALIGN;
         let padded_rows = rows.div_ceil(BLOCK) * BLOCK;
         let mut packed = vec![0f32; padded_rows * stride];
         let mut norms = vec![0f32; padded_rows];
         packed
             .par_chunks_exact_mut(stride)
             .zip(norms.par_iter_mut())
-            .zip(data.par_chunks_exact(dim.max(1)))
-            .for_each(|((target, norm), source)| {
+            .take(rows)
+            .enumerate()
+            .for_each(|(position, (target, norm))| {
+                let row = order.map_or(position, |order| order[position] as usize);
+                let source = &data[row * dim..(row + 1) * dim];
                 match centre {
                     Some(centre) => target
                         .iter_mut()
@@ -86,9 +99,19 @@ impl Packed {
         }
     }
 
+    /// The error bound [`Packed::slack`] scales.
+    pub(crate) fn error(&self) -> f32 {
+        self.error
+    }
+
     /// The number of blocks of [`BLOCK`] rows.
     pub(crate) fn blocks(&self) -> usize {
         self.norms.len() / BLOCK
+    }
+
+    /// The squared norm (as centred) of row `row`.
+    pub(crate) fn norm(&self, row: usize) -> f32 {
+        self.norms[row]
     }
 
     /// The squared norms (as centred) of the rows of block `block`.
@@ -106,73 +129,153 @@ impl Packed {
     }
 
     /// `out[r * BLOCK + c]` = the value (see [`ValueKind`]) of rows `row_block * BLOCK + r`
-    /// and `col_block * BLOCK + c`.
+    /// and `col_block * BLOCK + c` (of `cols`, packed the same way: same dimension, kind and
+    /// centre), for the sub-tiles in `mask` (see [`sub_tile`]); the others are set to
+    /// infinity.
     pub(crate) fn block_values(
         &self,
         row_block: usize,
+        cols: &Packed,
         col_block: usize,
+        mask: u16,
         out: &mut [f32; BLOCK * BLOCK],
     ) {
-        self.block_products(row_block, col_block, out);
-        match self.kind {
-            ValueKind::SquaredDistance => {
-                let col_norms = self.block_norms(col_block);
-                for (row, &norm_i) in out.chunks_exact_mut(BLOCK).zip(self.block_norms(row_block)) {
-                    for (value, &norm_j) in row.iter_mut().zip(col_norms) {
-                        *value = norm_i + norm_j - 2.0 * *value;
+        debug_assert_eq!((self.stride, self.kind), (cols.stride, cols.kind));
+        let span = BLOCK * self.stride;
+        let row_data = &self.data[row_block * span..(row_block + 1) * span];
+        let col_data = &cols.data[col_block * span..(col_block + 1) * span];
+        let row_norms = self.block_norms(row_block);
+        let col_norms = cols.block_norms(col_block);
+        let compute = |rows: Range<usize>,
+                       columns: Range<usize>,
+                       out: &mut [f32; BLOCK * BLOCK]| {
+            products(
+                row_data,
+                col_data,
+                self.stride,
+                rows.clone(),
+                columns.clone(),
+                out,
+            );
+            for r in rows {
+                let row = &mut out[r * BLOCK + columns.start..r * BLOCK + columns.end];
+                match self.kind {
+                    ValueKind::SquaredDistance => {
+                        let norm_i = row_norms[r];
+                        for (value, &norm_j) in row.iter_mut().zip(&col_norms[columns.clone()]) {
+                            *value = norm_i + norm_j - 2.0 * *value;
+                        }
+                    }
+                    ValueKind::OneMinusProduct => row.iter_mut().for_each(|v| *v = 1.0 - *v),
+                }
+            }
+        };
+        for row_sub in 0..SUBS {
+            let rows = row_sub * SUB..(row_sub + 1) * SUB;
+            let bits = (mask >> (row_sub * SUBS)) & ROW_OF_SUB_TILES;
+            if bits == ROW_OF_SUB_TILES {
+                compute(rows, 0..BLOCK, out);
+                continue;
+            }
+            for col_sub in 0..SUBS {
+                let columns = col_sub * SUB..(col_sub + 1) * SUB;
+                if bits & (1 << col_sub) != 0 {
+                    compute(rows.clone(), columns, out);
+                } else {
+                    for r in rows.clone() {
+                        out[r * BLOCK + columns.start..r * BLOCK + columns.end].fill(f32::INFINITY);
                     }
                 }
             }
-            ValueKind::OneMinusProduct => out.iter_mut().for_each(|v| *v = 1.0 - *v),
         }
     }
+}
 
-    /// `out[r * BLOCK + c]` = the dot product of rows `row_block * BLOCK + r` and
-    /// `col_block * BLOCK + c`.
-    fn block_products(&self, row_block: usize, col_block: usize, out: &mut [f32; BLOCK * BLOCK]) {
-        let span = BLOCK * self.stride;
-        let rows = &self.data[row_block * span..(row_block + 1) * span];
-        let cols = &self.data[col_block * span..(col_block + 1) * span];
-        #[cfg(target_arch = "x86_64")]
+/// Rows per sub-block: a block is `SUBS` sub-blocks, and a pair of blocks `SUBS × SUBS`
+/// sub-tiles, each of which the scans may skip.
+pub(crate) const SUB: usize = 24;
+/// Sub-blocks per block.
+pub(crate) const SUBS: usize = BLOCK / SUB;
+/// Every sub-tile of a pair of blocks.
+pub(crate) const ALL_SUB_TILES: u16 = u16::MAX;
+const _: () = assert!(SUBS == 4 && SUBS * SUB == BLOCK, "the masks are 4 × 4 bits");
+/// The mask bits of one row of sub-tiles.
+const ROW_OF_SUB_TILES: u16 = (1 << SUBS) - 1;
+/// The mask bits of one column of sub-tiles.
+const COLUMN_OF_SUB_TILES: u16 = 0x1111;
+
+/// The mask bit of the sub-tile of row sub-block `row_sub` and column sub-block `col_sub`.
+pub(crate) fn sub_tile(row_sub: usize, col_sub: usize) -> u16 {
+    1 << (row_sub * SUBS + col_sub)
+}
+
+/// The mask bits of the sub-tiles of row sub-block `row_sub`.
+pub(crate) fn row_of_sub_tiles(row_sub: usize) -> u16 {
+    ROW_OF_SUB_TILES << (row_sub * SUBS)
+}
+
+/// The mask bits of the sub-tiles of column sub-block `col_sub`.
+pub(crate) fn column_of_sub_tiles(col_sub: usize) -> u16 {
+    COLUMN_OF_SUB_TILES << col_sub
+}
+
+/// `out[r * BLOCK + c]` = the dot product of rows `r` of `rows` and `c` of `cols` for `r` in
+/// `row_range` and `c` in `col_range` (multiples of the micro tile's sides).
+fn products(
+    rows: &[f32],
+    cols: &[f32],
+    stride: usize,
+    row_range: Range<usize>,
+    col_range: Range<usize>,
+    out: &mut [f32; BLOCK * BLOCK],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                // SAFETY: the CPU has AVX2 and FMA, the only requirements of this copy.
-                unsafe { products_avx2(rows, cols, self.stride, out) };
-                return;
-            }
+            // SAFETY: the CPU has AVX2 and FMA, the only requirements of this copy.
+            unsafe { products_avx2(rows, cols, stride, row_range, col_range, out) };
+            return;
         }
-        products::<4, 3, 4, false>(rows, cols, self.stride, out);
     }
+    micro_tiles::<4, 3, 4, false>(rows, cols, stride, row_range, col_range, out);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn products_avx2(rows: &[f32], cols: &[f32], stride: usize, out: &mut [f32; BLOCK * BLOCK]) {
+fn products_avx2(
+    rows: &[f32],
+    cols: &[f32],
+    stride: usize,
+    row_range: Range<usize>,
+    col_range: Range<usize>,
+    out: &mut [f32; BLOCK * BLOCK],
+) {
     // 3 × 4 accumulators of 8 lanes: 12 of the 16 registers, 3 for the rows. Measured on
     // Zen 4 (which has AVX-512): this shape reached about 44 G multiply-adds per second per
     // core, other shapes 7 to 38, and AVX-512 copies of it (whose 512-bit operations Zen 4
     // splits in two anyway) no more than 38, so there is no AVX-512 copy.
-    products::<8, 3, 4, true>(rows, cols, stride, out);
+    micro_tiles::<8, 3, 4, true>(rows, cols, stride, row_range, col_range, out);
 }
 
 /// The block product with micro tiles of `R` rows by `C` columns, summing `L` lanes at a
 /// time; `FMA` fuses each multiply-add (only where the CPU has the instruction).
 #[inline(always)]
-fn products<const L: usize, const R: usize, const C: usize, const FMA: bool>(
+fn micro_tiles<const L: usize, const R: usize, const C: usize, const FMA: bool>(
     rows: &[f32],
     cols: &[f32],
     stride: usize,
+    row_range: Range<usize>,
+    col_range: Range<usize>,
     out: &mut [f32; BLOCK * BLOCK],
 ) {
-    for r0 in (0..BLOCK).step_by(R) {
+    for r0 in row_range.step_by(R) {
         let row: [&[[f32; L]]; R] = std::array::from_fn(|r| {
             let start = (r0 + r) * stride;
             rows[start..start + stride].as_chunks::<L>().0
         });
         let steps = stride / L;
-        for c0 in (0..BLOCK).step_by(C) {
+        for c0 in col_range.clone().step_by(C) {
             let col: [&[[f32; L]]; C] = std::array::from_fn(|c| {
                 let start = (c0 + c) * stride;
                 cols[start..start + stride].as_chunks::<L>().0
@@ -231,10 +334,19 @@ mod tests {
             .map(|i| ((i * 7919) % 101) as f32 / 10.0 - 5.0)
             .collect();
         let centre: Vec<f32> = (0..dim).map(|i| i as f32 / 7.0).collect();
-        let packed = Packed::new(&data, dim, Some(&centre), ValueKind::SquaredDistance);
+        let packed = Packed::new(&data, dim, None, Some(&centre), ValueKind::SquaredDistance);
         assert_eq!(packed.blocks(), 2);
         let mut out = Box::new([0f32; BLOCK * BLOCK]);
-        packed.block_products(1, 0, &mut out);
+        let span = BLOCK * packed.stride;
+        let blocks = |b: usize| &packed.data[b * span..(b + 1) * span];
+        products(
+            blocks(1),
+            blocks(0),
+            packed.stride,
+            0..BLOCK,
+            0..BLOCK,
+            &mut out,
+        );
         for r in 0..5 {
             for c in 0..BLOCK {
                 let (i, j) = (BLOCK + r, c);
@@ -256,7 +368,7 @@ mod tests {
         assert_eq!(packed.block_norms(1)[6], 0.0);
         // Values: squared distances from the centred norms.
         let mut values = Box::new([0f32; BLOCK * BLOCK]);
-        packed.block_values(1, 0, &mut values);
+        packed.block_values(1, &packed, 0, ALL_SUB_TILES, &mut values);
         let expected: f32 = (0..dim)
             .map(|k| (data[BLOCK * dim + k] - data[3 * dim + k]).powi(2))
             .sum();
@@ -273,12 +385,45 @@ mod tests {
         let data: Vec<f32> = (0..BLOCK * dim)
             .map(|i| ((i * 31) % 17) as f32 - 8.0)
             .collect();
-        let packed = Packed::new(&data, dim, None, ValueKind::OneMinusProduct);
+        let packed = Packed::new(&data, dim, None, None, ValueKind::OneMinusProduct);
         let mut dispatched = Box::new([0f32; BLOCK * BLOCK]);
-        packed.block_products(0, 0, &mut dispatched);
+        let data = &packed.data;
+        products(
+            data,
+            data,
+            packed.stride,
+            0..BLOCK,
+            0..BLOCK,
+            &mut dispatched,
+        );
         let mut portable = Box::new([0f32; BLOCK * BLOCK]);
-        products::<4, 3, 4, false>(&packed.data, &packed.data, packed.stride, &mut portable);
+        micro_tiles::<4, 3, 4, false>(data, data, packed.stride, 0..BLOCK, 0..BLOCK, &mut portable);
         // Small integers: every copy is exact.
         assert_eq!(dispatched[..], portable[..]);
+    }
+
+    #[test]
+    fn skipped_sub_tiles_are_infinite_and_the_others_unchanged() {
+        let dim = 20;
+        let data: Vec<f32> = (0..2 * BLOCK * dim)
+            .map(|i| ((i * 13) % 7) as f32)
+            .collect();
+        let packed = Packed::new(&data, dim, None, None, ValueKind::SquaredDistance);
+        let mut full = Box::new([0f32; BLOCK * BLOCK]);
+        packed.block_values(0, &packed, 1, ALL_SUB_TILES, &mut full);
+        let mask =
+            sub_tile(0, 1) | sub_tile(2, 0) | sub_tile(2, 1) | sub_tile(2, 2) | sub_tile(2, 3);
+        let mut some = Box::new([0f32; BLOCK * BLOCK]);
+        packed.block_values(0, &packed, 1, mask, &mut some);
+        for r in 0..BLOCK {
+            for c in 0..BLOCK {
+                let at = r * BLOCK + c;
+                if mask & sub_tile(r / SUB, c / SUB) != 0 {
+                    assert_eq!(some[at], full[at], "{r} {c}");
+                } else {
+                    assert_eq!(some[at], f32::INFINITY, "{r} {c}");
+                }
+            }
+        }
     }
 }
