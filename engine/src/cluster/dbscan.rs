@@ -27,18 +27,24 @@ use crate::cluster::neighbours::{
 use crate::cluster::points::Points;
 use crate::error::{Error, Result};
 
+/// With [`NeighbourSearch::Hnsw`], each point links to at most this many nearest neighbours
+/// (or `min_samples`, if more).
+pub const HNSW_MIN_NEIGHBOURS: usize = 16;
+
 /// Where DBSCAN finds each point's neighbourhood.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NeighbourSearch {
     /// Every pair of points is compared (as scikit-learn's brute force): exact neighbourhoods,
     /// time that grows with the square of the number of points.
     Exact,
-    /// An in-memory HNSW graph: each point's neighbourhood is its nearest neighbours by graph
-    /// search, as many as are within `eps`. Approximate: a search can miss neighbours, so a
-    /// point can come out with a smaller neighbourhood than the exact one (and so a cluster
-    /// can split, or a point become noise); it never gains a point beyond `eps`. A pair is
-    /// a neighbour pair when either point's search finds the other. Deterministic: the graph
-    /// is built one point at a time.
+    /// An in-memory HNSW graph, searched for each point's `max(min_samples,`
+    /// [`HNSW_MIN_NEIGHBOURS`]`)` nearest neighbours; those within `eps` are its links.
+    /// Approximate, in two ways. A graph search can miss a near neighbour, so a core point
+    /// can be taken for a border or noise point. And two core points within `eps` of each
+    /// other that are not among each other's nearest are not linked, so a cluster can split
+    /// where it is thin. Given exact searches, core points and the clusters of border points
+    /// are exactly DBSCAN's. Memory and time grow with `n log n`, not with the number of
+    /// pairs within `eps`. Deterministic: the graph is built one point at a time.
     Hnsw,
 }
 
@@ -98,9 +104,8 @@ pub fn dbscan(points: &Points<'_>, params: &DbscanParams) -> Result<Vec<i64>> {
     let pairs = match params.search {
         NeighbourSearch::Exact => radius_pairs(&prepared, params.eps),
         NeighbourSearch::Hnsw => {
-            // Enough to settle a core point in one search when its neighbourhood is small.
-            let first_k = params.min_samples.saturating_mul(2).max(32);
-            hnsw_radius_pairs(&prepared, params.eps, first_k)
+            let k = params.min_samples.max(HNSW_MIN_NEIGHBOURS);
+            hnsw_radius_pairs(&prepared, params.eps, k)
         }
     };
     Ok(label(&pairs, params.min_samples))
