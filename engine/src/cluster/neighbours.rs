@@ -4,13 +4,18 @@
 //! Only distances that are true metrics over the vectors make sense for density clustering,
 //! so [`ClusterMetric`] is Euclidean or cosine (`1 − cos`, as scikit-learn's `cosine`).
 //!
-//! The scans compare every pair of points, as scikit-learn's brute-force neighbours do, but
-//! in blocks: the dot products of a block of rows with another block come from a
-//! register-blocked kernel ([`tiles`]), distances follow from ‖x‖² + ‖y‖² − 2 x·y, and any
-//! pair whose computed distance is too close to the decision for rounding to be ruled out
-//! is settled with [`Prepared::distance`]. So the answers are exactly those of comparing
-//! [`Prepared::distance`] of every pair, whichever CPU kernel ran: a radius is inclusive to
-//! the last bit, and `k_nearest` reports [`Prepared::distance`] itself.
+//! The scans work as scikit-learn's brute-force neighbours do, comparing pairs of points in
+//! blocks, with three differences that make them faster and leave the answers exact:
+//! - the dot products of a block of rows with another block come from a register-blocked
+//!   kernel (`tiles`), and distances follow from ‖x‖² + ‖y‖² − 2 x·y on centred rows;
+//! - any pair whose computed distance is too close to the decision for rounding to be ruled
+//!   out is settled with [`Prepared::distance`], so the answers are exactly those of
+//!   comparing [`Prepared::distance`] of every pair, whichever CPU kernel ran: a radius is
+//!   inclusive to the last bit, and `k_nearest` reports [`Prepared::distance`] itself;
+//! - the points are grouped so that each block is compact (`layout`), and a pair of blocks
+//!   (or of quarter-blocks) that the triangle inequality puts beyond the radius, or beyond
+//!   every current `k`-th nearest, is not computed at all. Where the points form clusters
+//!   that leaves mostly the pairs within a cluster; where they do not, nothing is skipped.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;

@@ -28,7 +28,7 @@ use crate::distance::{dot, squared_l2};
 /// Links per node (HNSW's M).
 const LINKS: usize = 16;
 /// Candidate list size while building.
-const EF_CONSTRUCTION: usize = 100;
+const EF_CONSTRUCTION: usize = 64;
 /// The smallest candidate list size while searching (it is at least `k`).
 const MIN_EF_SEARCH: usize = 64;
 /// hnsw_rs's maximum number of layers.

@@ -44,8 +44,10 @@ pub(crate) struct Packed {
     kind: ValueKind,
     stride: usize,
     norms: Vec<f32>,
-    /// Relative error bound of a value computed from the products (see [`Packed::slack`]).
-    error: f32,
+    /// Error bounds of a value computed from the products, relative to the norms and to the
+    /// value compared (see [`Packed::slack`]).
+    norms_error: f32,
+    scale_error: f32,
 }
 
 impl Packed {
@@ -85,23 +87,29 @@ impl Packed {
                     .map(|&v| f64::from(v) * f64::from(v))
                     .sum::<f64>() as f32;
             });
-        // Every value the scans compute (a product, two norms and the threshold combined) is
-        // within `d·u` of exact per product term and `u` per norm (u = EPSILON / 2); centring
-        // moves a squared distance by at most `4u (‖x‖² + ‖y‖²)`, and the exact kernel the
-        // scans compare against by `(d + 4) u` of the threshold. Twice that covers it all.
-        let error = 2.0 * (stride as f32 + 16.0) * f32::EPSILON;
+        // Rounding bounds (u = EPSILON / 2), to first order. A product summed in lanes of L
+        // (L = 4 in the portable copy, 8 with AVX2) errs by at most (d / L + log₂ L + 1) u
+        // Σ|xₖ yₖ| ≤ (d / 4 + 3) u (‖x‖² + ‖y‖²) / 2, so twice it (in ‖x‖² + ‖y‖² − 2 x·y) by
+        // (d / 4 + 3) u (‖x‖² + ‖y‖²); the norms (rounded from f64) and the two additions add
+        // 5 u (‖x‖² + ‖y‖²), and centring moves a squared distance by at most
+        // 4 u (‖x‖² + ‖y‖²). The exact kernel the scans compare against sums 32 lanes: its
+        // squared distance (or dot product) errs by (d / 32 + 7) u of the value, and its
+        // square root by u more. Each bound below is twice that.
+        let norms_error = (stride as f32 / 4.0 + 16.0) * f32::EPSILON;
+        let scale_error = (stride as f32 / 32.0 + 16.0) * f32::EPSILON;
         Packed {
             data: packed,
             kind,
             stride,
             norms,
-            error,
+            norms_error,
+            scale_error,
         }
     }
 
-    /// The error bound [`Packed::slack`] scales.
+    /// The larger relative error bound of [`Packed::slack`].
     pub(crate) fn error(&self) -> f32 {
-        self.error
+        self.norms_error.max(self.scale_error)
     }
 
     /// The number of blocks of [`BLOCK`] rows.
@@ -125,7 +133,7 @@ impl Packed {
     /// where `scale` is the size of the value compared (the threshold, or the value itself).
     #[inline]
     pub(crate) fn slack(&self, norm_i: f32, norm_j: f32, scale: f32) -> f32 {
-        self.error * (norm_i + norm_j + scale.abs()) + 1e-30
+        self.norms_error * (norm_i + norm_j) + self.scale_error * scale.abs() + 1e-30
     }
 
     /// `out[r * BLOCK + c]` = the value (see [`ValueKind`]) of rows `row_block * BLOCK + r`
