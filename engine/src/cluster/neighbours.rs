@@ -897,6 +897,32 @@ mod tests {
     }
 
     #[test]
+    fn answers_do_not_depend_on_the_number_of_threads() {
+        let (n, dim) = (5 * BLOCK + 7, 12);
+        let data = clustered_points(n, dim, 8);
+        let points = Points::new(&data, dim).unwrap();
+        let prepared = Prepared::new(&points, ClusterMetric::Euclidean);
+        let radius = prepared.distance(0, 6);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let neighbours = k_nearest(&prepared, 20);
+                (
+                    neighbours.indices.clone(),
+                    neighbours.distances.clone(),
+                    within_radius(&prepared, radius),
+                )
+            })
+        };
+        let one = run(1);
+        assert_eq!(run(3), one);
+        assert_eq!(run(4), one);
+    }
+
+    #[test]
     fn empty_and_single_point_inputs() {
         let points = Points::new(&[], 4).unwrap();
         let prepared = Prepared::new(&points, ClusterMetric::Euclidean);
