@@ -314,9 +314,16 @@ mod tests {
         // scikit-learn: DBSCAN(eps=0.5, min_samples=5) on 5 equal rows gives [0 0 0 0 0],
         // and with min_samples=6 all noise.
         let data = [3.0f32, -1.0].repeat(5);
-        assert_eq!(run(&data, 2, &params(0.5, 5)), vec![0; 5]);
-        assert_eq!(run(&data, 2, &params(0.5, 6)), vec![-1; 5]);
-        assert_eq!(run(&data[..2], 2, &params(0.5, 1)), vec![0]);
+        for search in [NeighbourSearch::Exact, NeighbourSearch::Hnsw] {
+            let with = |eps, min_samples| DbscanParams {
+                search,
+                ..params(eps, min_samples)
+            };
+            assert_eq!(run(&data, 2, &with(0.5, 5)), vec![0; 5], "{search:?}");
+            assert_eq!(run(&data, 2, &with(0.5, 6)), vec![-1; 5], "{search:?}");
+            assert_eq!(run(&data[..2], 2, &with(0.5, 1)), vec![0], "{search:?}");
+            assert_eq!(run(&data[..2], 2, &with(0.5, 2)), vec![-1], "{search:?}");
+        }
     }
 
     #[test]
