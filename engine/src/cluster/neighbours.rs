@@ -17,8 +17,6 @@
 //!   every current `k`-th nearest, is not computed at all. Where the points form clusters
 //!   that leaves mostly the pairs within a cluster; where they do not, nothing is skipped.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Mutex, PoisonError};
 
@@ -205,37 +203,19 @@ impl Prepared {
     }
 }
 
-/// An `f32` ordered by `total_cmp`, for a heap.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Ordered(f32);
-
-impl Eq for Ordered {}
-
-impl PartialOrd for Ordered {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Ordered {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
-
 /// The candidates that may still be among one point's `k` nearest, while the block kernel's
 /// values (each known only within an interval, see [`Packed::slack`]) stream in, in any
 /// order.
 ///
-/// Invariant: `upper` holds the upper ends of the `k` best intervals offered so far, and
-/// every offered point whose lower end is at most `limit` (their largest, or 0 if that is
-/// less, since exact ties at distance 0 are possible) is in `candidates`. Any other point
-/// is strictly farther than `k` points offered, whatever the exact distances, so it cannot
-/// be among the nearest: the final answer does not depend on the order of the offers.
+/// Invariant: at least `k` candidates have an upper end at most `limit` (or `limit` is
+/// infinite), or `limit` is 0 where that is more (exact ties at distance 0 are possible);
+/// every point offered whose lower end is at most `limit` is in `candidates`. Any other
+/// point is strictly farther than `k` points offered, whatever the exact distances, so it
+/// cannot be among the nearest: the final answer does not depend on the order of the offers.
 struct Shortlist {
     k: usize,
-    upper: BinaryHeap<Ordered>,
-    candidates: Vec<(u32, f32)>,
+    /// Scan position, lower and upper end of the value.
+    candidates: Vec<(u32, f32, f32)>,
     limit: f32,
     prune_at: usize,
 }
@@ -244,61 +224,54 @@ impl Shortlist {
     fn new(k: usize) -> Self {
         Shortlist {
             k,
-            upper: BinaryHeap::with_capacity(k + 1),
             candidates: Vec::new(),
             limit: f32::INFINITY,
             prune_at: 2 * k + 64,
         }
     }
 
-    /// Offers point `index`, whose value lies in `[lower, upper]` (not NaN); cheap to skip
-    /// when `lower > self.limit`.
+    /// Offers scan position `index`, whose value lies in `[lower, upper]` (not NaN); cheap
+    /// to skip when `lower > self.limit`.
     #[inline]
     fn offer(&mut self, index: u32, lower: f32, upper: f32) {
         if lower > self.limit {
             return;
         }
-        self.candidates.push((index, lower));
-        if self.upper.len() < self.k {
-            self.upper.push(Ordered(upper));
-            if self.upper.len() == self.k {
-                self.limit = self.worst_upper();
-            }
-        } else if self.upper.peek().is_some_and(|worst| upper < worst.0) {
-            if let Some(mut worst) = self.upper.peek_mut() {
-                *worst = Ordered(upper);
-            }
-            self.limit = self.worst_upper();
-        }
+        self.candidates.push((index, lower, upper));
         if self.candidates.len() >= self.prune_at {
-            let limit = self.limit;
-            self.candidates.retain(|&(_, lower)| lower <= limit);
-            // Many exact ties could keep the list long: prune again only once it doubles.
-            self.prune_at = self.prune_at.max(2 * self.candidates.len());
+            self.prune();
         }
     }
 
-    /// The largest of the `k` upper ends, or 0 if that is less.
-    fn worst_upper(&self) -> f32 {
-        self.upper.peek().map_or(f32::INFINITY, |u| u.0.max(0.0))
+    /// Lowers the limit to the `k`-th smallest upper end and drops the candidates beyond it.
+    fn prune(&mut self) {
+        if self.candidates.len() >= self.k {
+            let mut upper: Vec<f32> = self.candidates.iter().map(|c| c.2).collect();
+            let (_, kth, _) = upper.select_nth_unstable_by(self.k - 1, f32::total_cmp);
+            self.limit = self.limit.min(kth.max(0.0));
+        }
+        let limit = self.limit;
+        self.candidates.retain(|c| c.1 <= limit);
+        // Many exact ties could keep the list long: prune again only once it doubles.
+        self.prune_at = (2 * self.k + 64).max(2 * self.candidates.len());
     }
 
     /// The `k` nearest by exact distance (ties by index), point `i` itself first, into
     /// `indices` and `distances`; `order` maps the candidates' scan positions to points.
     fn finish(
-        &self,
+        mut self,
         prepared: &Prepared,
         order: &[u32],
         i: usize,
         indices: &mut [u32],
         distances: &mut [f32],
     ) {
+        self.prune();
         let query = prepared.row(i);
         let mut exact: Vec<(bool, f32, u32)> = self
             .candidates
             .iter()
-            .filter(|&&(_, lower)| lower <= self.limit)
-            .map(|&(position, _)| {
+            .map(|&(position, _, _)| {
                 let j = order[position as usize];
                 if j as usize == i {
                     (false, 0.0, j)
@@ -333,8 +306,8 @@ impl BlockLimit {
 /// The exact `k` nearest neighbours of every point (itself included, first); `k` is capped
 /// at the number of points. Distances are [`Prepared::distance`]; ties go to the lower index.
 ///
-/// Pairs of blocks are visited nearest first (by their [`Layout`] gap), each thread taking
-/// the next; each pair is computed once and offered to the shortlists of both blocks' rows,
+/// Pairs of blocks are visited nearest first (by their [`Layout`] centres), each thread
+/// taking the next; each pair is computed once and offered to the shortlists of both blocks' rows,
 /// and a pair is skipped when its gap puts it beyond every shortlist it could enter. The
 /// answer does not depend on which pairs were skipped or in what order they came.
 pub fn k_nearest(prepared: &Prepared, k: usize) -> Neighbours {
@@ -364,43 +337,35 @@ pub fn k_nearest(prepared: &Prepared, k: usize) -> Neighbours {
         .collect();
     let lock = |block: usize| lists[block].lock().unwrap_or_else(PoisonError::into_inner);
 
-    let mut pairs: Vec<(f64, u32, u32)> = (0..blocks)
+    // Nearest centres first: a block that straddles two clusters has a large radius, so a
+    // gap of 0 to everything, yet its quarter-blocks are far from most blocks; by the time
+    // such pairs come, the limits are small enough to skip most of them.
+    let mut pairs: Vec<(f64, f64, u32, u32)> = (0..blocks)
         .into_par_iter()
         .flat_map_iter(|a| (a..blocks).map(move |b| (a, b)))
-        .map(|(a, b)| (layout.gap(a, b), a as u32, b as u32))
+        .map(|(a, b)| {
+            let (between, gap) = layout.separation(a, b);
+            (between, gap, a as u32, b as u32)
+        })
         .collect();
-    pairs.par_sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-    let largest_norm = (0..blocks).map(|b| layout.max_norm(b)).fold(0.0, f32::max);
+    pairs.par_sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.2.cmp(&y.2)).then(x.3.cmp(&y.3)));
     // Every thread takes the nearest pair left, so pairs are visited about nearest first
     // without waiting for one another.
     let next = AtomicUsize::new(0);
-    let largest_limit = || limits.iter().map(BlockLimit::get).fold(0.0, f32::max);
     (0..rayon::current_num_threads())
         .into_par_iter()
         .for_each(|_| {
             let mut values = Box::new([0f32; BLOCK * BLOCK]);
             let mut lower = Box::new([0f32; BLOCK * BLOCK]);
             let mut upper = Box::new([0f32; BLOCK * BLOCK]);
-            let mut all_limits = f64::INFINITY;
             loop {
                 let taken = next.fetch_add(1, AtomicOrdering::Relaxed);
-                let Some(&(gap, row_block, col_block)) = pairs.get(taken) else {
+                let Some(&(_, gap, row_block, col_block)) = pairs.get(taken) else {
                     break;
                 };
-                if taken % 32 == 0 {
-                    all_limits = f64::from(largest_limit());
-                }
-                // Once even this pair is beyond every limit, so is every pair after it.
-                if prepared.value_floor(gap, 2.0 * largest_norm, error) > all_limits {
-                    next.fetch_max(pairs.len(), AtomicOrdering::Relaxed);
-                    break;
-                }
                 let (row_block, col_block) = (row_block as usize, col_block as usize);
                 let limit = f64::from(limits[row_block].get().max(limits[col_block].get()));
-                if prepared.value_floor(gap, 0.0, error) > limit {
-                    continue;
-                }
-                let mask = layout.tile_mask(row_block, col_block, |gap, norms| {
+                let mask = layout.tile_mask(row_block, col_block, gap, |gap, norms| {
                     prepared.value_floor(gap, norms, error) <= limit
                 });
                 if mask != 0 {
@@ -411,21 +376,39 @@ pub fn k_nearest(prepared: &Prepared, k: usize) -> Neighbours {
             }
         });
 
-    let lists: Vec<Shortlist> = lists
-        .into_iter()
-        .flat_map(|block| block.into_inner().unwrap_or_else(PoisonError::into_inner))
-        .collect();
-    let mut position = vec![0u32; n];
-    for (p, &i) in layout.order.iter().enumerate() {
-        position[i as usize] = p as u32;
-    }
-    indices
-        .par_chunks_mut(k)
-        .zip(distances.par_chunks_mut(k))
+    // Finished in scan order, so that the rows of neighbouring points, which share most
+    // candidates, are read one after another.
+    let order = &layout.order;
+    let finished: Vec<(Vec<u32>, Vec<f32>)> = lists
+        .into_par_iter()
         .enumerate()
-        .for_each(|(i, (indices, distances))| {
-            lists[position[i] as usize].finish(prepared, &layout.order, i, indices, distances);
-        });
+        .map(|(block, lists)| {
+            let lists = lists.into_inner().unwrap_or_else(PoisonError::into_inner);
+            let mut indices = vec![0u32; lists.len() * k];
+            let mut distances = vec![0f32; lists.len() * k];
+            for (r, ((list, indices), distances)) in lists
+                .into_iter()
+                .zip(indices.chunks_exact_mut(k))
+                .zip(distances.chunks_exact_mut(k))
+                .enumerate()
+            {
+                let i = order[block * BLOCK + r] as usize;
+                list.finish(prepared, order, i, indices, distances);
+            }
+            (indices, distances)
+        })
+        .collect();
+    for (block, (block_indices, block_distances)) in finished.iter().enumerate() {
+        for (r, (found, measured)) in block_indices
+            .chunks_exact(k)
+            .zip(block_distances.chunks_exact(k))
+            .enumerate()
+        {
+            let i = order[block * BLOCK + r] as usize;
+            indices[i * k..(i + 1) * k].copy_from_slice(found);
+            distances[i * k..(i + 1) * k].copy_from_slice(measured);
+        }
+    }
     Neighbours {
         k,
         indices,
@@ -616,7 +599,8 @@ pub(crate) fn radius_pairs(prepared: &Prepared, radius: f32) -> NeighbourPairs {
             let row_norms = packed.block_norms(row_block);
             // Only the blocks on and after the diagonal: each pair once.
             for col_block in row_block..blocks {
-                let mask = layout.tile_mask(row_block, col_block, |gap, norms| {
+                let gap = layout.gap(row_block, col_block);
+                let mask = layout.tile_mask(row_block, col_block, gap, |gap, norms| {
                     let reach = threshold + packed.slack(norms, 0.0, threshold);
                     prepared.value_floor(gap, norms, error) <= f64::from(reach)
                 });

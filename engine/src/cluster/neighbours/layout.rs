@@ -104,8 +104,13 @@ impl Bounds {
     /// No two points of groups `a` and `b` are closer than this (Euclidean, between the
     /// prepared vectors); NaN if either group is empty.
     fn gap(&self, a: usize, b: usize) -> f64 {
+        self.separation(a, b).1
+    }
+
+    /// The distance between the centres of groups `a` and `b`, and their gap.
+    fn separation(&self, a: usize, b: usize) -> (f64, f64) {
         if a == b {
-            return self.radii[a] * 0.0;
+            return (0.0, self.radii[a] * 0.0);
         }
         let centre = |group: usize| &self.centres[group * self.dim..(group + 1) * self.dim];
         let between: f64 = centre(a)
@@ -114,7 +119,7 @@ impl Bounds {
             .map(|(x, y)| (x - y).powi(2))
             .sum::<f64>()
             .sqrt();
-        (between - self.radii[a] - self.radii[b]).max(0.0)
+        (between, (between - self.radii[a] - self.radii[b]).max(0.0))
     }
 }
 
@@ -156,6 +161,11 @@ impl Layout {
         self.blocks.gap(a, b)
     }
 
+    /// The distance between the centres of blocks `a` and `b`, and their gap.
+    pub(crate) fn separation(&self, a: usize, b: usize) -> (f64, f64) {
+        self.blocks.separation(a, b)
+    }
+
     /// The largest squared norm, as packed, of a row of `block`.
     pub(crate) fn max_norm(&self, block: usize) -> f32 {
         self.blocks.max_norms[block]
@@ -163,9 +173,16 @@ impl Layout {
 
     /// The sub-tiles (see [`sub_tile`]) of blocks `a` and `b` that `keep` keeps, given the
     /// gap between their sub-blocks and the sum of the sub-blocks' largest squared norms.
-    /// Nothing if `keep` rejects the blocks' own gap; never a sub-tile of padding alone.
-    pub(crate) fn tile_mask(&self, a: usize, b: usize, keep: impl Fn(f64, f32) -> bool) -> u16 {
-        if !keep(self.gap(a, b), self.max_norm(a) + self.max_norm(b)) {
+    /// Nothing if `keep` rejects the blocks' own gap (`gap`, from [`Layout::gap`]); never a
+    /// sub-tile of padding alone.
+    pub(crate) fn tile_mask(
+        &self,
+        a: usize,
+        b: usize,
+        gap: f64,
+        keep: impl Fn(f64, f32) -> bool,
+    ) -> u16 {
+        if !keep(gap, self.max_norm(a) + self.max_norm(b)) {
             return 0;
         }
         let mut mask = 0;
