@@ -306,10 +306,12 @@ impl BlockLimit {
 /// The exact `k` nearest neighbours of every point (itself included, first); `k` is capped
 /// at the number of points. Distances are [`Prepared::distance`]; ties go to the lower index.
 ///
-/// Pairs of blocks are visited nearest first (by their [`Layout`] centres), each thread
-/// taking the next; each pair is computed once and offered to the shortlists of both blocks' rows,
-/// and a pair is skipped when its gap puts it beyond every shortlist it could enter. The
-/// answer does not depend on which pairs were skipped or in what order they came.
+/// Pairs of blocks are visited nearest first (by their centres; see the module docs), each
+/// thread taking the next; each pair is computed once and offered to the shortlists of both
+/// blocks' rows, and a pair is skipped when its gap puts it beyond every shortlist it could
+/// enter. The answer does not depend on which pairs were skipped or in what order they came.
+/// Besides the answer, memory holds one entry per pair of blocks of 96 points: 9 MB for
+/// 100 000 points, 900 MB for a million.
 pub fn k_nearest(prepared: &Prepared, k: usize) -> Neighbours {
     let n = prepared.len();
     let k = k.min(n);
