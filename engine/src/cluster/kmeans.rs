@@ -7,7 +7,10 @@
 //! - The data are centred on their mean before clustering (and the centres moved back after),
 //!   which keeps `‖x‖² + ‖c‖² − 2 x·c` accurate in `f32`.
 //! - Each iteration assigns every point to its nearest centre (the first one on a tie), then
-//!   moves each centre to the mean of its points.
+//!   moves each centre to the mean of its points. Distances are compared as scikit-learn
+//!   does, `‖c‖² − 2 x·c` in `f32`, except where two centres are closer than that rounding:
+//!   those are compared again in `f64`, so a near-tie goes to the truly nearest centre rather
+//!   than to whichever the rounding favours.
 //! - A cluster left empty takes the point farthest from its own centre (the next farthest for
 //!   the next empty cluster), unless every point sits exactly on its centre.
 //! - It stops when the labels did not change ("strict convergence") or when the squared
@@ -558,7 +561,7 @@ fn lloyd(
 
 /// The E-step: each point's nearest centre, the first one on a tie, comparing
 /// `‖c‖² − 2 x·c` in `f32` (the `‖x‖²` term is the same for every centre), as scikit-learn
-/// does.
+/// does, and near-ties again in `f64` ([`near_tie`]): the truly nearest centre.
 ///
 /// The bounds skip the points whose label this computation could not change: those whose
 /// upper bound, widened by the worst rounding of that `f32` value, is still below the lower
@@ -642,16 +645,66 @@ fn assign(centred: &Centred, centres: &[f32], bounds: &mut Bounds) {
                 }
                 for (&(best, nearest, runner_up), &slot) in best.iter().zip(group) {
                     let i = first + slot;
+                    let error = error(i);
+                    let (nearest, best, runner_up) =
+                        if f64::from(runner_up) - f64::from(best) > 2.0 * error {
+                            (nearest, best, runner_up)
+                        } else {
+                            near_tie(centred, centres, &norms, i, error)
+                        };
                     labels[slot] = nearest as u32;
-                    upper[slot] = (centred.norms[i] + f64::from(best) + error(i))
-                        .max(0.0)
-                        .sqrt();
-                    lower[slot] = (centred.norms[i] + f64::from(runner_up) - error(i))
+                    upper[slot] = (centred.norms[i] + f64::from(best) + error).max(0.0).sqrt();
+                    lower[slot] = (centred.norms[i] + f64::from(runner_up) - error)
                         .max(0.0)
                         .sqrt();
                 }
             }
         });
+}
+
+/// The nearest centre of point `i` when the `f32` values `‖c‖² − 2 x·c` of two centres are
+/// closer than their rounding `error`, so that `f32` cannot tell which is nearer: those
+/// centres are compared again by distances summed in `f64`, the first one on an exact tie.
+/// Returns the centre, its `f32` value, and the smallest `f32` value of the other centres
+/// (for the bounds).
+fn near_tie(
+    centred: &Centred,
+    centres: &[f32],
+    norms: &[f32],
+    i: usize,
+    error: f64,
+) -> (usize, f32, f32) {
+    let dim = centred.dim;
+    let x = centred.row(i);
+    let values: Vec<f32> = centres
+        .chunks_exact(dim)
+        .zip(norms)
+        .map(|(c, &norm)| norm - 2.0 * dot(x, c))
+        .collect();
+    let smallest = values.iter().copied().fold(f32::INFINITY, f32::min);
+    let exact = |j: usize| -> f64 {
+        x.iter()
+            .zip(&centres[j * dim..(j + 1) * dim])
+            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+            .sum()
+    };
+    let mut nearest = usize::MAX;
+    let mut nearest_distance = f64::INFINITY;
+    for (j, &v) in values.iter().enumerate() {
+        if f64::from(v) - f64::from(smallest) <= 2.0 * error {
+            let distance = exact(j);
+            if distance < nearest_distance {
+                nearest = j;
+                nearest_distance = distance;
+            }
+        }
+    }
+    let others = values
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != nearest)
+        .fold(f32::INFINITY, |m, (_, &v)| m.min(v));
+    (nearest, values[nearest], others)
 }
 
 /// The M-step: the mean of each cluster's points, after giving empty clusters the points
@@ -1095,6 +1148,25 @@ mod tests {
                 centres = moved;
                 assert_bounds_hold(&centred, &centres, &bounds);
             }
+        }
+    }
+
+    #[test]
+    fn near_ties_go_to_the_truly_nearest_centre() {
+        // x = (10000, 1); its mirror keeps the mean at the origin. The two centres are 0.5
+        // and 0.50098 from x, while ‖c‖² ≈ 1e8 rounds in f32 by several units: f32 alone
+        // cannot tell them apart.
+        let data = [10_000.0f32, 1.0, -10_000.0, -1.0];
+        let points = Points::new(&data, 2).unwrap();
+        let centred = Centred::of(&points);
+        let near = [10_000.5f32, 1.0];
+        let far = [9_999.499f32, 1.0];
+        for (centres, nearest) in [([near, far], 0), ([far, near], 1)] {
+            let centres: Vec<f32> = centres.concat();
+            let mut bounds = Bounds::unknown(2);
+            assign(&centred, &centres, &mut bounds);
+            assert_eq!(bounds.labels[0], nearest);
+            assert_bounds_hold(&centred, &centres, &bounds);
         }
     }
 
