@@ -45,9 +45,9 @@
 //! number of threads.
 //!
 //! Identical labels to scikit-learn's need data without near-ties: where two centres are
-//! within the `f32` rounding of a point's distances, the two round differently (scikit-learn
-//! does not even agree with itself between 1 and 2 threads there), and one different label
-//! can steer the later iterations apart.
+//! within the `f32` rounding of a point's distances, scikit-learn's choice is its rounding's
+//! (it does not even agree with itself between 1 and 2 threads there) while this one takes
+//! the truly nearest, and one different label can steer the later iterations apart.
 //!
 //! Euclidean distance only: to cluster by cosine, normalise the vectors to unit length first
 //! (on unit vectors squared Euclidean distance is `2 − 2 cos`).
