@@ -7,7 +7,10 @@
 //! - The data are centred on their mean before clustering (and the centres moved back after),
 //!   which keeps `‖x‖² + ‖c‖² − 2 x·c` accurate in `f32`.
 //! - Each iteration assigns every point to its nearest centre (the first one on a tie), then
-//!   moves each centre to the mean of its points.
+//!   moves each centre to the mean of its points. Distances are compared as scikit-learn
+//!   does, `‖c‖² − 2 x·c` in `f32`, except where two centres are closer than that rounding:
+//!   those are compared again in `f64`, so a near-tie goes to the truly nearest centre rather
+//!   than to whichever the rounding favours.
 //! - A cluster left empty takes the point farthest from its own centre (the next farthest for
 //!   the next empty cluster), unless every point sits exactly on its centre.
 //! - It stops when the labels did not change ("strict convergence") or when the squared
@@ -42,9 +45,9 @@
 //! number of threads.
 //!
 //! Identical labels to scikit-learn's need data without near-ties: where two centres are
-//! within the `f32` rounding of a point's distances, the two round differently (scikit-learn
-//! does not even agree with itself between 1 and 2 threads there), and one different label
-//! can steer the later iterations apart.
+//! within the `f32` rounding of a point's distances, scikit-learn's choice is its rounding's
+//! (it does not even agree with itself between 1 and 2 threads there) while this one takes
+//! the truly nearest, and one different label can steer the later iterations apart.
 //!
 //! Euclidean distance only: to cluster by cosine, normalise the vectors to unit length first
 //! (on unit vectors squared Euclidean distance is `2 − 2 cos`).
@@ -286,6 +289,13 @@ impl Centred {
         self.norms.len()
     }
 
+    /// The distance between `a` and `b`, rounded down: never more than the true distance.
+    fn distance_at_least(&self, a: &[f32], b: &[f32]) -> f64 {
+        (f64::from(squared_l2(a, b)) * (1.0 - self.rounding))
+            .max(0.0)
+            .sqrt()
+    }
+
     #[inline]
     fn row(&self, i: usize) -> &[f32] {
         &self.data[i * self.dim..(i + 1) * self.dim]
@@ -409,13 +419,13 @@ fn plus_plus(centred: &Centred, k: usize, rng: &mut SeededRng) -> (Vec<f32>, Bou
                 cumulative.partition_point(|&c| c < target).min(n - 1)
             })
             .collect();
-        // gaps[t][c]: the distance from candidate t to chosen centre c.
+        // gaps[t][c]: at most the distance from candidate t to chosen centre c.
         let gaps: Vec<Vec<f64>> = candidates
             .iter()
             .map(|&candidate| {
                 chosen
                     .iter()
-                    .map(|&centre| exact_distance(row(candidate), row(centre)))
+                    .map(|&centre| centred.distance_at_least(row(candidate), row(centre)))
                     .collect()
             })
             .collect();
@@ -488,16 +498,6 @@ fn plus_plus(centred: &Centred, k: usize, rng: &mut SeededRng) -> (Vec<f32>, Bou
     )
 }
 
-/// The distance between two vectors, summed in `f64` (for the few centre-to-centre
-/// distances, where accuracy matters more than speed).
-fn exact_distance(a: &[f32], b: &[f32]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum::<f64>()
-        .sqrt()
-}
-
 /// Lloyd's iterations from `centres` (scikit-learn's `_kmeans_single_lloyd`).
 fn lloyd(
     centred: &Centred,
@@ -516,10 +516,14 @@ fn lloyd(
         iterations = iteration + 1;
         assign(centred, &centres, &mut bounds);
         let moved = sums.update(centred, &centres, &bounds.labels);
-        let shifts: Vec<f64> = moved
+        let squared_shifts: Vec<f64> = moved
             .chunks_exact(dim)
             .zip(centres.chunks_exact(dim))
-            .map(|(new, old)| exact_distance(new, old))
+            .map(|(new, old)| f64::from(squared_l2(new, old)))
+            .collect();
+        let shifts: Vec<f64> = squared_shifts
+            .iter()
+            .map(|s| (s * (1.0 + centred.rounding)).sqrt())
             .collect();
         bounds.centres_moved(&shifts);
         centres = moved;
@@ -527,7 +531,7 @@ fn lloyd(
             strict_convergence = true;
             break;
         }
-        if shifts.iter().map(|s| s * s).sum::<f64>() <= tolerance {
+        if squared_shifts.iter().sum::<f64>() <= tolerance {
             break;
         }
         previous.copy_from_slice(&bounds.labels);
@@ -557,31 +561,29 @@ fn lloyd(
 
 /// The E-step: each point's nearest centre, the first one on a tie, comparing
 /// `‖c‖² − 2 x·c` in `f32` (the `‖x‖²` term is the same for every centre), as scikit-learn
-/// does.
+/// does, and near-ties again in `f64` ([`near_tie`]): the truly nearest centre.
 ///
 /// The bounds skip the points whose label this computation could not change: those whose
 /// upper bound, widened by the worst rounding of that `f32` value, is still below the lower
 /// bound on every other centre. Labels are therefore those of the full computation.
 fn assign(centred: &Centred, centres: &[f32], bounds: &mut Bounds) {
     let dim = centred.dim;
+    let k = centres.len() / dim;
+    let centre = |j: usize| &centres[j * dim..(j + 1) * dim];
     let norms: Vec<f32> = centres.chunks_exact(dim).map(|c| dot(c, c)).collect();
     let largest_norm = norms.iter().fold(0f64, |m, &v| m.max(f64::from(v)));
-    // gap[j]: the distance from centre j to the nearest other centre.
-    let k = norms.len();
+    // gap[j]: at most the distance from centre j to the nearest other centre.
     let gap: Vec<f64> = (0..k)
         .into_par_iter()
         .map(|j| {
             (0..k)
                 .filter(|&other| other != j)
-                .map(|other| {
-                    exact_distance(
-                        &centres[j * dim..(j + 1) * dim],
-                        &centres[other * dim..(other + 1) * dim],
-                    )
-                })
+                .map(|other| centred.distance_at_least(centre(j), centre(other)))
                 .fold(f64::INFINITY, f64::min)
         })
         .collect();
+    // Centres compared with a group of points at a time: as many as fit in about 128 KiB.
+    let centres_per_block = ((128 << 10) / (dim * size_of::<f32>())).max(1);
     let Bounds {
         labels,
         upper,
@@ -593,49 +595,116 @@ fn assign(centred: &Centred, centres: &[f32], bounds: &mut Bounds) {
         .zip(lower.par_chunks_mut(ROWS_PER_TASK))
         .enumerate()
         .for_each(|(task, ((labels, upper), lower))| {
-            for (offset, (label, (upper, lower))) in labels
-                .iter_mut()
-                .zip(upper.iter_mut().zip(lower.iter_mut()))
-                .enumerate()
-            {
-                let i = task * ROWS_PER_TASK + offset;
-                let x = centred.row(i);
+            let first = task * ROWS_PER_TASK;
+            // How far a point's f32 value `‖c‖² − 2 x·c` can be from the true one.
+            let error = |i: usize| {
                 let x_norm = centred.norms[i];
-                // How far the f32 value can be from the true one, in squared distance.
-                let error = centred.rounding
-                    * (largest_norm + 2.0 * (x_norm * largest_norm).sqrt() + x_norm);
-                let value = |j: usize| norms[j] - 2.0 * dot(x, &centres[j * dim..(j + 1) * dim]);
+                centred.rounding * (largest_norm + 2.0 * (x_norm * largest_norm).sqrt() + x_norm)
+            };
+            let value = |i: usize, j: usize| norms[j] - 2.0 * dot(centred.row(i), centre(j));
+            // The points whose label the bounds cannot vouch for.
+            let mut pending = Vec::new();
+            for (slot, label) in labels.iter().enumerate() {
+                let i = first + slot;
                 let certain = |upper: f64, lower: f64| {
                     let lower = lower.max(gap[*label as usize] - upper);
+                    let error = error(i);
                     lower > 0.0 && upper * upper + error < lower * lower - error
                 };
-                if upper.is_finite() {
-                    if certain(*upper, *lower) {
+                if upper[slot].is_finite() {
+                    if certain(upper[slot], lower[slot]) {
                         continue;
                     }
-                    *upper = (x_norm + f64::from(value(*label as usize)) + error)
+                    let tight = centred.norms[i] + f64::from(value(i, *label as usize)) + error(i);
+                    upper[slot] = tight.max(0.0).sqrt();
+                    if certain(upper[slot], lower[slot]) {
+                        continue;
+                    }
+                }
+                pending.push(slot);
+            }
+            // Every centre for the pending points, a group of points against a block of
+            // centres at a time so that both stay in cache; each point still meets the
+            // centres in order, so ties go to the first.
+            for group in pending.chunks(64) {
+                let mut best = vec![(f32::INFINITY, 0usize, f32::INFINITY); group.len()];
+                for block in (0..k).step_by(centres_per_block) {
+                    for (state, &slot) in best.iter_mut().zip(group) {
+                        let (best, nearest, runner_up) = state;
+                        for j in block..(block + centres_per_block).min(k) {
+                            let v = value(first + slot, j);
+                            if v < *best {
+                                *runner_up = *best;
+                                *best = v;
+                                *nearest = j;
+                            } else if v < *runner_up {
+                                *runner_up = v;
+                            }
+                        }
+                    }
+                }
+                for (&(best, nearest, runner_up), &slot) in best.iter().zip(group) {
+                    let i = first + slot;
+                    let error = error(i);
+                    let (nearest, best, runner_up) =
+                        if f64::from(runner_up) - f64::from(best) > 2.0 * error {
+                            (nearest, best, runner_up)
+                        } else {
+                            near_tie(centred, centres, &norms, i, error)
+                        };
+                    labels[slot] = nearest as u32;
+                    upper[slot] = (centred.norms[i] + f64::from(best) + error).max(0.0).sqrt();
+                    lower[slot] = (centred.norms[i] + f64::from(runner_up) - error)
                         .max(0.0)
                         .sqrt();
-                    if certain(*upper, *lower) {
-                        continue;
-                    }
                 }
-                let (mut best, mut nearest, mut runner_up) = (f32::INFINITY, 0, f32::INFINITY);
-                for j in 0..k {
-                    let v = value(j);
-                    if v < best {
-                        runner_up = best;
-                        best = v;
-                        nearest = j;
-                    } else if v < runner_up {
-                        runner_up = v;
-                    }
-                }
-                *label = nearest as u32;
-                *upper = (x_norm + f64::from(best) + error).max(0.0).sqrt();
-                *lower = (x_norm + f64::from(runner_up) - error).max(0.0).sqrt();
             }
         });
+}
+
+/// The nearest centre of point `i` when the `f32` values `‖c‖² − 2 x·c` of two centres are
+/// closer than their rounding `error`, so that `f32` cannot tell which is nearer: those
+/// centres are compared again by distances summed in `f64`, the first one on an exact tie.
+/// Returns the centre, its `f32` value, and the smallest `f32` value of the other centres
+/// (for the bounds).
+fn near_tie(
+    centred: &Centred,
+    centres: &[f32],
+    norms: &[f32],
+    i: usize,
+    error: f64,
+) -> (usize, f32, f32) {
+    let dim = centred.dim;
+    let x = centred.row(i);
+    let values: Vec<f32> = centres
+        .chunks_exact(dim)
+        .zip(norms)
+        .map(|(c, &norm)| norm - 2.0 * dot(x, c))
+        .collect();
+    let smallest = values.iter().copied().fold(f32::INFINITY, f32::min);
+    let exact = |j: usize| -> f64 {
+        x.iter()
+            .zip(&centres[j * dim..(j + 1) * dim])
+            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+            .sum()
+    };
+    let mut nearest = usize::MAX;
+    let mut nearest_distance = f64::INFINITY;
+    for (j, &v) in values.iter().enumerate() {
+        if f64::from(v) - f64::from(smallest) <= 2.0 * error {
+            let distance = exact(j);
+            if distance < nearest_distance {
+                nearest = j;
+                nearest_distance = distance;
+            }
+        }
+    }
+    let others = values
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != nearest)
+        .fold(f32::INFINITY, |m, (_, &v)| m.min(v));
+    (nearest, values[nearest], others)
 }
 
 /// The M-step: the mean of each cluster's points, after giving empty clusters the points
@@ -792,6 +861,15 @@ fn same_partition(a: &[u32], b: &[u32], k: usize) -> bool {
 mod tests {
     use super::*;
     use crate::cluster::quality::adjusted_rand_index;
+
+    /// The distance between two vectors, summed in `f64`.
+    fn exact_distance(a: &[f32], b: &[f32]) -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    }
 
     /// The test data of `known_answers`, made the same way in Python: row `i` is blob
     /// `i % 3` of (0,0,0), (3,0,0), (0,3,0) plus a spread of ±1.5 from an integer hash, so
@@ -1070,6 +1148,25 @@ mod tests {
                 centres = moved;
                 assert_bounds_hold(&centred, &centres, &bounds);
             }
+        }
+    }
+
+    #[test]
+    fn near_ties_go_to_the_truly_nearest_centre() {
+        // x = (10000, 1); its mirror keeps the mean at the origin. The two centres are 0.5
+        // and 0.50098 from x, while ‖c‖² ≈ 1e8 rounds in f32 by several units: f32 alone
+        // cannot tell them apart.
+        let data = [10_000.0f32, 1.0, -10_000.0, -1.0];
+        let points = Points::new(&data, 2).unwrap();
+        let centred = Centred::of(&points);
+        let near = [10_000.5f32, 1.0];
+        let far = [9_999.499f32, 1.0];
+        for (centres, nearest) in [([near, far], 0), ([far, near], 1)] {
+            let centres: Vec<f32> = centres.concat();
+            let mut bounds = Bounds::unknown(2);
+            assign(&centred, &centres, &mut bounds);
+            assert_eq!(bounds.labels[0], nearest);
+            assert_bounds_hold(&centred, &centres, &bounds);
         }
     }
 

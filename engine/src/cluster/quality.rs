@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -16,6 +17,19 @@ use crate::cluster::neighbours::{ClusterMetric, Prepared};
 use crate::cluster::points::Points;
 use crate::distance::squared_l2;
 use crate::error::{Error, Result};
+
+/// Rows of a tile: their distance sums stay in cache while the other rows stream past.
+const TILE: usize = 64;
+
+/// The most memory the per-block distance sums of a silhouette may take together.
+const SUM_BUFFER_BUDGET: usize = 128 << 20;
+
+/// `rows` cut into tiles of [`TILE`] rows.
+fn tiles(rows: Range<usize>) -> impl Iterator<Item = Range<usize>> {
+    rows.clone()
+        .step_by(TILE)
+        .map(move |start| start..(start + TILE).min(rows.end))
+}
 
 /// The mean silhouette coefficient of the clustered points, as scikit-learn's
 /// `silhouette_score` (`sklearn/metrics/cluster/_unsupervised.py`) on the points whose label is
@@ -30,9 +44,11 @@ use crate::error::{Error, Result};
 /// every point is its own cluster (scikit-learn refuses all three: it needs between 2 and
 /// `n − 1` clusters).
 ///
-/// Exact: all `n²` distances, computed in parallel over points, in memory that grows with
-/// `n` (never an `n × n` matrix). The mean is summed in point order, so the result does not
-/// depend on the thread schedule.
+/// Exact: every pair's distance, computed once (in parallel, a tile of rows kept in cache
+/// while the others stream past) and counted for both points, in memory that grows with
+/// points × clusters, never points²; past a budget of that memory (128 MiB) each point sums
+/// its own distances instead, twice the work. Sums are added in an order fixed by the sizes,
+/// so the result does not depend on the thread schedule.
 pub fn silhouette(
     points: &Points<'_>,
     labels: &[i64],
@@ -87,62 +103,124 @@ impl Clusters {
 
     /// The mean silhouette given the distance between points `i` and `j` (indices into the
     /// labelled points). Needs [`Clusters::silhouette_defined`].
+    ///
+    /// Rows are taken a tile at a time while every other row streams past once, so the
+    /// tile's rows stay in cache. When the per-block buffers fit [`SUM_BUFFER_BUDGET`], each
+    /// pair is computed once and counted for both its points; otherwise (very many points
+    /// times clusters) each point sums its own row of distances, twice the work in memory
+    /// that grows only with the threads.
     pub(crate) fn mean_silhouette(&self, distance: impl Fn(usize, usize) -> f32 + Sync) -> f64 {
+        self.mean_silhouette_within(SUM_BUFFER_BUDGET, distance)
+    }
+
+    /// [`Clusters::mean_silhouette`] with `budget` bytes for the per-block sums.
+    fn mean_silhouette_within(
+        &self,
+        budget: usize,
+        distance: impl Fn(usize, usize) -> f32 + Sync,
+    ) -> f64 {
         let n = self.cluster_of.len();
-        let scores: Vec<f64> = (0..n)
-            .into_par_iter()
-            .map_init(
-                || vec![0f64; self.sizes.len()],
-                |sums, i| {
-                    sums.fill(0.0);
-                    for j in (0..n).filter(|&j| j != i) {
-                        sums[self.cluster_of[j] as usize] += f64::from(distance(i, j));
+        let c = self.sizes.len();
+        if let Some(blocks) = self.symmetric_blocks(budget, |i| n - 1 - i) {
+            return self.mean_from_block_sums(&blocks, |rows, sums| {
+                for tile in tiles(rows) {
+                    for j in tile.start + 1..n {
+                        let to = self.cluster_of[j] as usize;
+                        for i in tile.start..tile.end.min(j) {
+                            let d = f64::from(distance(i, j));
+                            sums[i * c + to] += d;
+                            sums[j * c + self.cluster_of[i] as usize] += d;
+                        }
                     }
-                    self.score(i, sums)
-                },
-            )
+                }
+            });
+        }
+        let scores: Vec<f64> = tiles(0..n)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .flat_map_iter(|tile| {
+                let mut sums = vec![0f64; tile.len() * c];
+                for j in 0..n {
+                    let to = self.cluster_of[j] as usize;
+                    for (slot, i) in tile.clone().enumerate() {
+                        if i != j {
+                            sums[slot * c + to] += f64::from(distance(i, j));
+                        }
+                    }
+                }
+                tile.enumerate()
+                    .map(|(slot, i)| self.score(i, &sums[slot * c..(slot + 1) * c]))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         scores.iter().sum::<f64>() / n as f64
     }
 
     /// The mean silhouette from precomputed distances (the points of `pairs`, in order).
     /// Needs [`Clusters::silhouette_defined`].
-    ///
-    /// Each pair is read once and counted for both its points: blocks of rows (a number fixed
-    /// by the sizes, not by the threads) sum in parallel into buffers of their own, which are
-    /// then added in block order, so the result does not depend on the thread schedule.
     pub(crate) fn mean_silhouette_from(&self, pairs: &PairDistances) -> f64 {
         let n = pairs.len();
         let c = self.sizes.len();
-        const BUFFER_BUDGET: usize = 64 << 20;
-        let blocks = (BUFFER_BUDGET / (n * c * 8).max(1)).clamp(1, 16);
-        // Rows split so that the blocks hold about the same number of pairs.
-        let total_pairs = pairs.values.len();
+        let blocks = self
+            .symmetric_blocks(SUM_BUFFER_BUDGET, |i| n - 1 - i)
+            .unwrap_or_else(|| vec![0, n]);
+        self.mean_from_block_sums(&blocks, |rows, sums| {
+            for i in rows {
+                let own = self.cluster_of[i] as usize;
+                for (j, &d) in (i + 1..n).zip(pairs.row(i)) {
+                    let d = f64::from(d);
+                    sums[i * c + self.cluster_of[j] as usize] += d;
+                    sums[j * c + own] += d;
+                }
+            }
+        })
+    }
+
+    /// Boundaries of blocks of rows holding about the same number of pairs (`pairs_of(i)`
+    /// for row `i`), as many as fit `budget` bytes of sums up to 16, or `None` when fewer
+    /// than 4 fit. The number depends on the sizes only, never on the threads.
+    fn symmetric_blocks(
+        &self,
+        budget: usize,
+        pairs_of: impl Fn(usize) -> usize,
+    ) -> Option<Vec<usize>> {
+        let n = self.cluster_of.len();
+        let buffer = n * self.sizes.len() * size_of::<f64>();
+        let blocks = (budget / buffer.max(1)).min(16);
+        if blocks < 4 {
+            return None;
+        }
+        let total: usize = (0..n).map(&pairs_of).sum();
         let mut bounds = vec![0usize];
         let mut seen = 0usize;
         for i in 0..n {
-            seen += n - 1 - i;
-            if seen * blocks >= total_pairs * bounds.len() && bounds.len() < blocks {
+            seen += pairs_of(i);
+            if bounds.len() < blocks && seen * blocks >= total * bounds.len() {
                 bounds.push(i + 1);
             }
         }
         bounds.push(n);
         bounds.dedup();
+        Some(bounds)
+    }
+
+    /// The mean silhouette when `add(rows, sums)` adds, for every pair `(i, j)` with `i` in
+    /// `rows` and `j > i`, their distance to `sums[i][cluster of j]` and to
+    /// `sums[j][cluster of i]`: each block of rows into a buffer of its own, in parallel,
+    /// then the buffers added in block order, so that the result does not depend on the
+    /// thread schedule.
+    fn mean_from_block_sums(
+        &self,
+        bounds: &[usize],
+        add: impl Fn(Range<usize>, &mut [f64]) + Sync,
+    ) -> f64 {
+        let n = self.cluster_of.len();
+        let c = self.sizes.len();
         let partial: Vec<Vec<f64>> = bounds
             .par_windows(2)
             .map(|range| {
                 let mut sums = vec![0f64; n * c];
-                let mut offset = range[0] * n - range[0] * (range[0] + 1) / 2;
-                for i in range[0]..range[1] {
-                    let own = self.cluster_of[i] as usize;
-                    let row = &pairs.values[offset..offset + n - 1 - i];
-                    offset += row.len();
-                    for (j, &d) in (i + 1..n).zip(row) {
-                        let d = f64::from(d);
-                        sums[i * c + self.cluster_of[j] as usize] += d;
-                        sums[j * c + own] += d;
-                    }
-                }
+                add(range[0]..range[1], &mut sums);
                 sums
             })
             .collect();
@@ -191,28 +269,45 @@ impl PairDistances {
     pub(crate) fn euclidean(points: &Points<'_>, rows: &[usize]) -> Self {
         let n = rows.len();
         let mut values = vec![0f32; n * n.saturating_sub(1) / 2];
-        let mut segments: Vec<&mut [f32]> = Vec::with_capacity(n);
+        // The rows of a tile are contiguous in `values`: one slice per tile, filled in
+        // parallel, each tile's rows in cache while the later rows stream past.
+        let mut pieces: Vec<(Range<usize>, &mut [f32])> = Vec::new();
         let mut rest = values.as_mut_slice();
-        for i in 0..n {
-            let (segment, tail) = rest.split_at_mut(n - 1 - i);
-            segments.push(segment);
+        for tile in tiles(0..n) {
+            let length: usize = tile.clone().map(|i| n - 1 - i).sum();
+            let (piece, tail) = rest.split_at_mut(length);
+            pieces.push((tile, piece));
             rest = tail;
         }
-        segments
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(i, segment)| {
-                let x = points.row(rows[i]);
-                for (slot, &j) in segment.iter_mut().zip(&rows[i + 1..]) {
-                    *slot = squared_l2(x, points.row(j)).sqrt();
+        pieces.into_par_iter().for_each(|(tile, piece)| {
+            // Where each row of the tile starts in `piece`.
+            let starts: Vec<usize> = tile
+                .clone()
+                .scan(0, |offset, i| {
+                    let start = *offset;
+                    *offset += n - 1 - i;
+                    Some(start)
+                })
+                .collect();
+            for j in tile.start + 1..n {
+                let y = points.row(rows[j]);
+                for (slot, i) in (tile.start..tile.end.min(j)).enumerate() {
+                    piece[starts[slot] + (j - i - 1)] = squared_l2(points.row(rows[i]), y).sqrt();
                 }
-            });
+            }
+        });
         PairDistances { n, values }
     }
 
     /// The number of points.
     pub(crate) fn len(&self) -> usize {
         self.n
+    }
+
+    /// The distances from point `i` to points `i + 1..n`.
+    fn row(&self, i: usize) -> &[f32] {
+        let start = i * self.n - i * (i + 1) / 2;
+        &self.values[start..start + self.n - 1 - i]
     }
 }
 
@@ -358,6 +453,49 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!((score - 0.872_859_599_980_343).abs() < 1e-9, "{score}");
+    }
+
+    #[test]
+    fn every_way_of_summing_gives_the_textbook_silhouette() {
+        // 150 points (several tiles), 4 clusters of unequal sizes, one singleton.
+        let mut rng = crate::cluster::SeededRng::new(8);
+        let data: Vec<f32> = (0..450).map(|_| rng.normal() as f32).collect();
+        let points = Points::new(&data, 3).unwrap();
+        let mut labels: Vec<i64> = (0..150).map(|i| (i * i % 7 % 3) as i64).collect();
+        labels[77] = 9;
+        let distance = |i: usize, j: usize| squared_l2(points.row(i), points.row(j)).sqrt();
+        let textbook = (0..150)
+            .map(|i| {
+                let mean_to = |label: i64| {
+                    let others: Vec<usize> =
+                        (0..150).filter(|&j| j != i && labels[j] == label).collect();
+                    others
+                        .iter()
+                        .map(|&j| f64::from(distance(i, j)))
+                        .sum::<f64>()
+                        / others.len() as f64
+                };
+                if labels.iter().filter(|&&l| l == labels[i]).count() == 1 {
+                    return 0.0;
+                }
+                let a = mean_to(labels[i]);
+                let b = [0, 1, 2, 9]
+                    .into_iter()
+                    .filter(|&l| l != labels[i])
+                    .map(mean_to)
+                    .fold(f64::INFINITY, f64::min);
+                (b - a) / a.max(b)
+            })
+            .sum::<f64>()
+            / 150.0;
+        let clusters = Clusters::of(labels.iter().copied());
+        let symmetric = clusters.mean_silhouette(distance);
+        let per_point = clusters.mean_silhouette_within(0, distance);
+        let rows: Vec<usize> = (0..150).collect();
+        let table = clusters.mean_silhouette_from(&PairDistances::euclidean(&points, &rows));
+        for got in [symmetric, per_point, table] {
+            assert!((got - textbook).abs() < 1e-12, "{got} {textbook}");
+        }
     }
 
     #[test]
