@@ -31,6 +31,7 @@ pub mod cluster_tables;
 mod copy_from;
 mod error;
 pub mod ingest;
+mod keyword_functions;
 mod ingest_statement;
 mod model_statements;
 mod parser;

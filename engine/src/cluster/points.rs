@@ -22,7 +22,7 @@ impl<'a> Points<'a> {
                 "vectors must have at least one dimension".into(),
             ));
         }
-        if data.len() % dim != 0 {
+        if !data.len().is_multiple_of(dim) {
             return Err(Error::InvalidArgument(format!(
                 "{} values do not make whole vectors of {dim} dimensions",
                 data.len()

@@ -33,7 +33,7 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          neighbours 'exact'|'hnsw'); hdbscan (min_cluster_size 5, min_samples, selection \
          'eom'|'leaf', metric, epsilon 0, allow_single_cluster false); kmeans (k, seed 0, \
          n_init 1, max_iter 300, tolerance 0.0001, metric). Labels depend only on the \
-         partition's vectors, not on row order; clusters are numbered in row order.",
+         partition's vectors, not on row order; clusters are numbered by size, largest first.",
         "cluster(vector, method [, parameter ...]) OVER ([PARTITION BY ...] [ORDER BY ...])",
     )
     .with_sql_example(
@@ -75,10 +75,6 @@ impl Default for ClusterFunc {
 }
 
 impl WindowUDFImpl for ClusterFunc {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
     fn name(&self) -> &str {
         NAME
     }

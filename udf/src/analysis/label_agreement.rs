@@ -110,10 +110,6 @@ impl LabelAgreementFunc {
 }
 
 impl AggregateUDFImpl for LabelAgreementFunc {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
     fn name(&self) -> &str {
         self.agreement.name()
     }
@@ -216,12 +212,12 @@ impl Accumulator for LabelAgreementAccumulator {
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self)
+        size_of_val(self)
             + self
                 .labels
                 .iter()
                 .chain(&self.truth)
-                .map(|s| s.capacity() + std::mem::size_of::<String>())
+                .map(|s| s.capacity() + size_of::<String>())
                 .sum::<usize>()
     }
 

@@ -17,7 +17,7 @@ pub fn literal_args(
         .iter()
         .enumerate()
         .skip(from)
-        .map(|(index, expr)| match expr.as_any().downcast_ref::<Literal>() {
+        .map(|(index, expr)| match expr.downcast_ref::<Literal>() {
             Some(literal) => Ok(literal.value().clone()),
             None => plan_err!(
                 "{function}(): argument {} must be a constant (such as 'hdbscan', 5 or \

@@ -5,10 +5,11 @@
 //! algorithms depend on order (k-means++ draws points by index, DBSCAN numbers clusters in
 //! scan order, t-SNE's tree is built in index order), so the vectors are sorted by their
 //! values first: the result depends only on the set of vectors, never on the row order.
-//! Cluster numbers are then given in the order the rows came (the first row's cluster is 0),
-//! which with `OVER (ORDER BY ...)` makes them stable too.
+//! Cluster numbers are then given by size, the largest cluster first, so they too depend only
+//! on the vectors.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use arrow::array::ArrayRef;
 use datafusion::common::{Result, exec_err};
@@ -100,25 +101,35 @@ impl PartitionVectors {
     }
 
     /// Labels in canonical order, spread back over the rows (NULL where the vector was) and
-    /// renumbered so that clusters count from 0 in row order; noise stays -1.
+    /// renumbered by size: the largest cluster is 0, ties going to the cluster with the
+    /// smallest vector. Noise stays -1. Like the clusters themselves, the numbers then depend
+    /// only on the vectors.
     pub fn labels_by_row(&self, labels: &[i64]) -> Vec<Option<i64>> {
+        // (size, first position in canonical order) of each cluster.
+        let mut clusters: HashMap<i64, (usize, usize)> = HashMap::new();
+        for (position, &label) in labels.iter().enumerate() {
+            if label != NOISE {
+                clusters.entry(label).or_insert((0, position)).0 += 1;
+            }
+        }
+        let mut order: Vec<(i64, (usize, usize))> = clusters.into_iter().collect();
+        order.sort_by(|(_, (size_a, first_a)), (_, (size_b, first_b))| {
+            size_b.cmp(size_a).then(first_a.cmp(first_b))
+        });
+        let numbers: HashMap<i64, i64> = order
+            .iter()
+            .enumerate()
+            .map(|(number, (label, _))| (*label, number as i64))
+            .collect();
         let mut by_row = vec![None; self.row_count];
         for (&row, &label) in self.rows.iter().zip(labels) {
-            by_row[row] = Some(label);
-        }
-        let mut renumbered = std::collections::HashMap::new();
-        for label in by_row.iter_mut().flatten() {
-            if *label == NOISE {
-                continue;
-            }
-            let next = renumbered.len() as i64;
-            *label = *renumbered.entry(*label).or_insert(next);
+            by_row[row] = Some(if label == NOISE { NOISE } else { numbers[&label] });
         }
         by_row
     }
 
     /// Per-vector values in canonical order (`width` each), spread back over the rows.
-    pub fn values_by_row(&self, values: &[f32], width: usize) -> Vec<Option<&[f32]>> {
+    pub fn values_by_row<'v>(&self, values: &'v [f32], width: usize) -> Vec<Option<&'v [f32]>> {
         let mut by_row = vec![None; self.row_count];
         for (i, &row) in self.rows.iter().enumerate() {
             by_row[row] = Some(&values[i * width..(i + 1) * width]);
@@ -172,12 +183,23 @@ mod tests {
     }
 
     #[test]
-    fn labels_go_back_to_their_rows_numbered_in_row_order() {
-        let array = column(&[Some([3.0, 0.0]), None, Some([1.0, 5.0]), Some([1.0, 2.0])]);
+    fn labels_go_back_to_their_rows_numbered_by_size() {
+        let array = column(&[
+            Some([3.0, 0.0]),
+            None,
+            Some([1.0, 5.0]),
+            Some([1.0, 2.0]),
+            Some([3.0, 1.0]),
+            Some([9.0, 9.0]),
+        ]);
         let vectors = PartitionVectors::read("f", 1, &array).unwrap();
-        // Canonical order: row 3, row 2, row 0.
-        let by_row = vectors.labels_by_row(&[7, -1, 4]);
-        assert_eq!(by_row, vec![Some(0), None, Some(-1), Some(1)]);
+        // Canonical order: rows 3, 2, 0, 4, 5. Cluster 7 has two members, 4 and 8 one each;
+        // of those, 4 has the smaller vector.
+        let by_row = vectors.labels_by_row(&[4, -1, 7, 7, 8]);
+        assert_eq!(
+            by_row,
+            vec![Some(0), None, Some(-1), Some(1), Some(0), Some(2)]
+        );
     }
 
     #[test]

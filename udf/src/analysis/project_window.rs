@@ -75,10 +75,6 @@ impl Default for ProjectFunc {
 }
 
 impl WindowUDFImpl for ProjectFunc {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
     fn name(&self) -> &str {
         NAME
     }

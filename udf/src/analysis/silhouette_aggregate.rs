@@ -73,10 +73,6 @@ impl Default for SilhouetteFunc {
 }
 
 impl AggregateUDFImpl for SilhouetteFunc {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
     fn name(&self) -> &str {
         NAME
     }
@@ -192,9 +188,9 @@ impl Accumulator for SilhouetteAccumulator {
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self)
-            + self.values.capacity() * std::mem::size_of::<f32>()
-            + self.labels.capacity() * std::mem::size_of::<i64>()
+        size_of_val(self)
+            + self.values.capacity() * size_of::<f32>()
+            + self.labels.capacity() * size_of::<i64>()
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
