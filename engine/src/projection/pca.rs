@@ -47,8 +47,8 @@ const ROWS_PER_TASK: usize = 2048;
 /// totals (bounds the rounding of the `f32` sums).
 const ROWS_PER_TILE: usize = 64;
 
-/// Columns of the product accumulated in registers at a time.
-const COLUMNS_PER_STRIP: usize = 16;
+/// Columns of the product accumulated in registers at a time (see `accumulate_outer`).
+const COLUMNS_PER_STRIP: usize = 8;
 
 /// The products with the scatter matrix are computed with `f32` arithmetic; below this
 /// relative residual a Ritz pair is as good as that arithmetic allows.
@@ -171,8 +171,10 @@ fn centre_rows(tile: &[f32], mean: &[f32], out: &mut [f32]) {
 }
 
 /// `totals[j] += Σ_r projections[r][j] · rows[r]` for every `j < width` (`width` a multiple
-/// of 4): the `Xᵀ·Z` half of a pass. A strip of 16 columns of 4 outputs is kept in
-/// registers while the rows stream past; the `f32` strip sums go into the `f64` totals.
+/// of 4): the `Xᵀ·Z` half of a pass. A strip of 8 columns of 4 outputs is kept in
+/// registers while the rows stream past (16 columns would not fit in the 16 vector
+/// registers of the baseline x86-64 target and spill); the `f32` strip sums go into the
+/// `f64` totals.
 fn accumulate_outer(
     rows: &[f32],
     projections: &[f32],
