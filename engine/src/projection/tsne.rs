@@ -828,6 +828,9 @@ mod bench {
         };
         let points = Points::new(&data, dim).unwrap();
         let start = Instant::now();
+        let _ = k_nearest(&Prepared::new(&points, ClusterMetric::Euclidean), 92);
+        println!("its 91 nearest neighbours alone: {:?}", start.elapsed());
+        let start = Instant::now();
         let map = tsne(&points, &TsneParams::new()).unwrap();
         println!("t-SNE 10k x {dim}: {:?}", start.elapsed());
         let bytes: Vec<u8> = map.iter().flat_map(|v| v.to_le_bytes()).collect();
