@@ -604,6 +604,23 @@ mod tests {
     }
 
     #[test]
+    fn fewer_rows_than_dimensions_and_a_large_offset_are_handled() {
+        // 30 rows in 200 dimensions (rank 29), shifted far from the origin.
+        let dim = 200;
+        let data: Vec<f32> = gaussian(30, dim, 4).iter().map(|v| v + 1000.0).collect();
+        let points = Points::new(&data, dim).unwrap();
+        let scores = pca(&points, 2).unwrap();
+        let reference = reference_scores(&data, dim, 2);
+        let scale = reference.iter().fold(0f64, |m, v| m.max(v.abs()));
+        for (i, (&got, want)) in scores.iter().zip(&reference).enumerate() {
+            assert!(
+                (got as f64 - want).abs() < 1e-4 * scale,
+                "score {i}: {got} vs {want}"
+            );
+        }
+    }
+
+    #[test]
     fn columns_are_centred_and_ordered_by_variance() {
         let data = gaussian(300, 10, 5);
         let points = Points::new(&data, 10).unwrap();
