@@ -72,7 +72,11 @@ pub async fn cluster_into(db: &Database, statement: &ClusterInto) -> Result<Clus
     let mut txn = db.begin_write()?;
     let entry = txn.table(&statement.table)?.clone();
     let old_schema = entry.schema()?;
-    let names: Vec<&str> = old_schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let names: Vec<&str> = old_schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
     let Ok(vector_field) = old_schema.field_with_name(&statement.column) else {
         return Err(Error::Invalid(format!(
             "CLUSTER: table '{}' has no column '{}'; its columns are {}",
@@ -97,8 +101,7 @@ pub async fn cluster_into(db: &Database, statement: &ClusterInto) -> Result<Clus
             names.join(", ")
         )));
     }
-    if statement.into == statement.column || Some(&statement.into) == statement.partition.as_ref()
-    {
+    if statement.into == statement.column || Some(&statement.into) == statement.partition.as_ref() {
         return Err(Error::Invalid(format!(
             "CLUSTER: the labels cannot go INTO '{}', which the statement reads; name a new \
              column",
@@ -140,7 +143,11 @@ pub async fn cluster_into(db: &Database, statement: &ClusterInto) -> Result<Clus
     let table = Arc::new(ReeldbTable::new(Arc::clone(txn.base()), &statement.table)?);
     let column = |name: &str| Expr::Column(Column::new_unqualified(name));
     let mut args = vec![column(&statement.column), lit(statement.method.clone())];
-    args.extend(pairs.iter().map(|(name, value)| lit(format!("{name}={}", scalar_text(value)))));
+    args.extend(
+        pairs
+            .iter()
+            .map(|(name, value)| lit(format!("{name}={}", scalar_text(value)))),
+    );
     let partition_by: Vec<Expr> = statement.partition.iter().map(|p| column(p)).collect();
     let labels = cluster_udwf()
         .call(args)
@@ -236,7 +243,9 @@ pub async fn cluster_into(db: &Database, statement: &ClusterInto) -> Result<Clus
 fn option_scalar(value: &OptionValue) -> ScalarValue {
     match value {
         OptionValue::Number(n) => ScalarValue::Float64(Some(*n)),
-        OptionValue::String(text) | OptionValue::Word(text) => ScalarValue::Utf8(Some(text.clone())),
+        OptionValue::String(text) | OptionValue::Word(text) => {
+            ScalarValue::Utf8(Some(text.clone()))
+        }
     }
 }
 

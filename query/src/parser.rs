@@ -8,7 +8,8 @@ use pest::iterators::Pair;
 use pest_derive::Parser;
 
 use crate::ast::{
-    ClusterInto, CopyFrom, CreateModel, CreateVectorIndex, Ingest, IngestKind, OptionValue, ReeldbStatement,
+    ClusterInto, CopyFrom, CreateModel, CreateVectorIndex, Ingest, IngestKind, OptionValue,
+    ReeldbStatement,
 };
 use crate::error::{Error, Result};
 
@@ -222,14 +223,18 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
                     Rule::table_name => names.push(table_name(part)),
                     Rule::cluster_method => cluster.method = part.as_str().to_lowercase(),
                     Rule::copy_options => cluster.options = statement_options(part),
-                    Rule::partition_by => cluster.partition = part.into_inner().last().map(table_name),
-                    Rule::into_column => cluster.into = part.into_inner().last().map(table_name).unwrap_or_default(),
+                    Rule::partition_by => {
+                        cluster.partition = part.into_inner().last().map(table_name)
+                    }
+                    Rule::into_column => {
+                        cluster.into = part.into_inner().last().map(table_name).unwrap_or_default()
+                    }
                     _ => {}
                 }
             }
-            let [table, column]: [String; 2] = names
-                .try_into()
-                .map_err(|_| Error::Invalid("CLUSTER table ON column USING method INTO column".into()))?;
+            let [table, column]: [String; 2] = names.try_into().map_err(|_| {
+                Error::Invalid("CLUSTER table ON column USING method INTO column".into())
+            })?;
             cluster.table = table;
             cluster.column = column;
             Ok(ReeldbStatement::Cluster(cluster))

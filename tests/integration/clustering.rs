@@ -67,8 +67,14 @@ fn load(case: &Value, truth: Option<&str>) -> (tempfile::TempDir, reeldb::Databa
     }
     // Two inserts, so that the table has two files.
     let half = values.len() / 2;
-    sql(&db, &format!("INSERT INTO pts VALUES {}", values[..half].join(", ")));
-    sql(&db, &format!("INSERT INTO pts VALUES {}", values[half..].join(", ")));
+    sql(
+        &db,
+        &format!("INSERT INTO pts VALUES {}", values[..half].join(", ")),
+    );
+    sql(
+        &db,
+        &format!("INSERT INTO pts VALUES {}", values[half..].join(", ")),
+    );
     (dir, db)
 }
 
@@ -135,7 +141,11 @@ fn dbscan_in_sql_finds_scikit_learns_clusters_and_noise() {
             .into_iter()
             .map(Option::unwrap)
             .collect();
-        assert_eq!(canonical(&ours), canonical(&labels(&case["labels"])), "{name}");
+        assert_eq!(
+            canonical(&ours),
+            canonical(&labels(&case["labels"])),
+            "{name}"
+        );
     }
 }
 
@@ -148,9 +158,16 @@ fn kmeans_from_scikit_learns_initial_centres_gives_its_labels() {
     params.init = KMeansInit::Centres(floats(&case["init_centres"]));
     let result = kmeans(&points, &params).unwrap();
     assert_eq!(result.labels, labels(&case["labels"]));
-    assert_eq!(result.iterations as u64, case["iterations"].as_u64().unwrap());
+    assert_eq!(
+        result.iterations as u64,
+        case["iterations"].as_u64().unwrap()
+    );
     let inertia = case["inertia"].as_f64().unwrap();
-    assert!((result.inertia - inertia).abs() < 1e-4 * inertia, "{}", result.inertia);
+    assert!(
+        (result.inertia - inertia).abs() < 1e-4 * inertia,
+        "{}",
+        result.inertia
+    );
     for (ours, theirs) in result.centres.iter().zip(floats(&case["centres"])) {
         assert!((ours - theirs).abs() < 1e-3, "{ours} vs {theirs}");
     }
@@ -166,9 +183,8 @@ fn kmeans_in_sql_finds_the_same_partition_for_a_seed() {
     let ours: Vec<i64> = first.into_iter().map(Option::unwrap).collect();
     // The blobs touch, so another start ends in a slightly different optimum, but the same
     // clusters in the main.
-    let ari =
-        reeldb_engine::cluster::quality::adjusted_rand_index(&ours, &labels(&case["labels"]))
-            .unwrap();
+    let ari = reeldb_engine::cluster::quality::adjusted_rand_index(&ours, &labels(&case["labels"]))
+        .unwrap();
     assert!(ari > 0.9, "adjusted Rand index {ari} against scikit-learn");
 }
 
@@ -197,7 +213,10 @@ fn hdbscan_agrees_with_scikit_learn() {
         .collect();
         let theirs = labels(&case[expected]);
         let ari = reeldb_engine::cluster::quality::adjusted_rand_index(&ours, &theirs).unwrap();
-        assert!(ari >= 0.99, "{call}: adjusted Rand index {ari} against scikit-learn");
+        assert!(
+            ari >= 0.99,
+            "{call}: adjusted Rand index {ari} against scikit-learn"
+        );
     }
 }
 
@@ -222,7 +241,10 @@ fn quality_measures_match_scikit_learn() {
     let close = |query: &str, expected: &str, tolerance: f64| {
         let ours = float_value(&sql(&db, &format!("SELECT {query} {from}"))).unwrap();
         let theirs = case[expected].as_f64().unwrap();
-        assert!((ours - theirs).abs() < tolerance, "{query}: {ours} vs {theirs}");
+        assert!(
+            (ours - theirs).abs() < tolerance,
+            "{query}: {ours} vs {theirs}"
+        );
     };
     close("silhouette(v, label)", "silhouette_without_noise", 1e-4);
     close(
@@ -244,7 +266,9 @@ fn projections_keep_neighbours_and_repeat_for_a_seed() {
     let positions = |call: &str| -> Vec<f32> {
         let batches = sql(
             &db,
-            &format!("SELECT xy['x'], xy['y'] FROM (SELECT id, {call} OVER () AS xy FROM pts) ORDER BY id"),
+            &format!(
+                "SELECT xy['x'], xy['y'] FROM (SELECT id, {call} OVER () AS xy FROM pts) ORDER BY id"
+            ),
         );
         rows(&batches)
             .iter()
@@ -262,18 +286,27 @@ fn projections_keep_neighbours_and_repeat_for_a_seed() {
     let map = Points::new(&tsne, 2).unwrap();
     let ours = trustworthiness(&original, &map, 5, ClusterMetric::Euclidean).unwrap();
     let theirs = case["trustworthiness_tsne_k5"].as_f64().unwrap();
-    assert!(ours > 0.9 && ours > theirs - 0.02, "t-SNE trustworthiness {ours} (scikit-learn {theirs})");
+    assert!(
+        ours > 0.9 && ours > theirs - 0.02,
+        "t-SNE trustworthiness {ours} (scikit-learn {theirs})"
+    );
     let pca_map = Points::new(&pca, 2).unwrap();
     let ours = trustworthiness(&original, &pca_map, 5, ClusterMetric::Euclidean).unwrap();
     let theirs = case["trustworthiness_pca_k5"].as_f64().unwrap();
-    assert!((ours - theirs).abs() < 1e-3, "PCA trustworthiness {ours} vs {theirs}");
+    assert!(
+        (ours - theirs).abs() < 1e-3,
+        "PCA trustworthiness {ours} vs {theirs}"
+    );
 }
 
 /// Two videos with the same three groups of frames (a little apart), and a NULL vector.
 fn two_videos() -> (tempfile::TempDir, reeldb::Database) {
     let dir = tempfile::tempdir().unwrap();
     let db = reeldb::Database::open(dir.path().join("videos.reeldb")).unwrap();
-    sql(&db, "CREATE TABLE frames (id BIGINT, video TEXT, clip VECTOR(3))");
+    sql(
+        &db,
+        "CREATE TABLE frames (id BIGINT, video TEXT, clip VECTOR(3))",
+    );
     let mut values = Vec::new();
     let centres = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
     for (v, video) in ["en", "zh"].iter().enumerate() {
@@ -291,7 +324,10 @@ fn two_videos() -> (tempfile::TempDir, reeldb::Database) {
         }
     }
     values.push("(999, 'en', NULL)".into());
-    sql(&db, &format!("INSERT INTO frames VALUES {}", values.join(", ")));
+    sql(
+        &db,
+        &format!("INSERT INTO frames VALUES {}", values.join(", ")),
+    );
     (dir, db)
 }
 
@@ -318,7 +354,11 @@ fn partitions_are_clustered_apart_and_null_vectors_get_null() {
     );
     assert_eq!(
         rows(&batches),
-        vec![vec!["0", "2", "2"], vec!["1", "1", "1"], vec!["2", "0", "0"]]
+        vec![
+            vec!["0", "2", "2"],
+            vec!["1", "1", "1"],
+            vec!["2", "0", "0"]
+        ]
     );
 }
 
@@ -333,7 +373,13 @@ fn the_labels_do_not_depend_on_the_order_of_the_rows() {
         );
         let batches = sql(&db, &query);
         let labels: Vec<Option<i64>> = int_column(&batches, 1);
-        (canonical(&labels.iter().map(|l| l.unwrap_or(-9)).collect::<Vec<_>>()), rows(&batches).into_iter().map(|r| r[2].clone()).collect::<Vec<_>>())
+        (
+            canonical(&labels.iter().map(|l| l.unwrap_or(-9)).collect::<Vec<_>>()),
+            rows(&batches)
+                .into_iter()
+                .map(|r| r[2].clone())
+                .collect::<Vec<_>>(),
+        )
     };
     assert_eq!(by("ASC"), by("DESC"));
 }
@@ -383,30 +429,78 @@ fn small_and_degenerate_partitions_have_defined_results() {
         &db,
         "SELECT g, xy['x'], xy['y'] FROM (SELECT g, project(v, 'pca') OVER (PARTITION BY g) AS xy FROM t) WHERE g <> 'nulls' ORDER BY g LIMIT 2",
     );
-    assert_eq!(rows(&batches), vec![vec!["one", "0", "0"], vec!["same", "0", "0"]]);
+    assert_eq!(
+        rows(&batches),
+        vec![vec!["one", "0", "0"], vec!["same", "0", "0"]]
+    );
     // k above the rows is an error that says what to do.
-    let error = sql_error(&db, "SELECT cluster(v, 'kmeans', 3) OVER (PARTITION BY g) FROM t");
-    assert!(error.contains("k = 3") && error.contains("at most"), "{error}");
+    let error = sql_error(
+        &db,
+        "SELECT cluster(v, 'kmeans', 3) OVER (PARTITION BY g) FROM t",
+    );
+    assert!(
+        error.contains("k = 3") && error.contains("at most"),
+        "{error}"
+    );
 }
 
 #[test]
 fn bad_calls_say_what_is_wrong_and_how_to_fix_it() {
     let (_dir, db) = two_videos();
     for (query, expected) in [
-        ("SELECT cluster(clip, 'spectral') OVER () FROM frames", "'dbscan', 'hdbscan' or 'kmeans'"),
-        ("SELECT cluster(clip, 'dbscan') OVER () FROM frames", "eps is required"),
-        ("SELECT cluster(clip, 'dbscan', -1) OVER () FROM frames", "eps must be above 0"),
-        ("SELECT cluster(clip, 'kmeans', 3, 'colour=red') OVER () FROM frames", "unknown parameter 'colour'"),
-        ("SELECT cluster(clip, 'kmeans', id) OVER () FROM frames", "must be a constant"),
-        ("SELECT cluster(video, 'kmeans', 2) OVER () FROM frames", "not a vector"),
-        ("SELECT cluster(clip, 'hdbscan', 1) OVER () FROM frames", "min_cluster_size must be at least 2"),
-        ("SELECT cluster(clip, 'dbscan', 0.1, 'metric=hamming') OVER () FROM frames", "'euclidean'"),
-        ("SELECT project(clip, 'umap') OVER () FROM frames", "use 'tsne'"),
-        ("SELECT project(clip, 'tsne', 50) OVER () FROM frames", "perplexity"),
-        ("SELECT * FROM choose_k('frames', 'clip', 5, 2)", "k_min (5) is above k_max (2)"),
-        ("SELECT * FROM choose_k('frames', 'video', 2, 3)", "no vector column 'video'"),
+        (
+            "SELECT cluster(clip, 'spectral') OVER () FROM frames",
+            "'dbscan', 'hdbscan' or 'kmeans'",
+        ),
+        (
+            "SELECT cluster(clip, 'dbscan') OVER () FROM frames",
+            "eps is required",
+        ),
+        (
+            "SELECT cluster(clip, 'dbscan', -1) OVER () FROM frames",
+            "eps must be above 0",
+        ),
+        (
+            "SELECT cluster(clip, 'kmeans', 3, 'colour=red') OVER () FROM frames",
+            "unknown parameter 'colour'",
+        ),
+        (
+            "SELECT cluster(clip, 'kmeans', id) OVER () FROM frames",
+            "must be a constant",
+        ),
+        (
+            "SELECT cluster(video, 'kmeans', 2) OVER () FROM frames",
+            "not a vector",
+        ),
+        (
+            "SELECT cluster(clip, 'hdbscan', 1) OVER () FROM frames",
+            "min_cluster_size must be at least 2",
+        ),
+        (
+            "SELECT cluster(clip, 'dbscan', 0.1, 'metric=hamming') OVER () FROM frames",
+            "'euclidean'",
+        ),
+        (
+            "SELECT project(clip, 'umap') OVER () FROM frames",
+            "use 'tsne'",
+        ),
+        (
+            "SELECT project(clip, 'tsne', 50) OVER () FROM frames",
+            "perplexity",
+        ),
+        (
+            "SELECT * FROM choose_k('frames', 'clip', 5, 2)",
+            "k_min (5) is above k_max (2)",
+        ),
+        (
+            "SELECT * FROM choose_k('frames', 'video', 2, 3)",
+            "no vector column 'video'",
+        ),
         ("SELECT * FROM choose_k('nope', 'clip', 2, 3)", "nope"),
-        ("SELECT * FROM cluster_similarity('frames', 'clip', 'id', 'video', 'en', 'fr')", "'fr'"),
+        (
+            "SELECT * FROM cluster_similarity('frames', 'clip', 'id', 'video', 'en', 'fr')",
+            "'fr'",
+        ),
     ] {
         let error = sql_error(&db, query);
         assert!(error.contains(expected), "{query}: {error}");
@@ -425,7 +519,10 @@ fn choose_k_scores_each_k_and_respects_partitions() {
     assert_eq!(table[0][3], "NULL", "no K before the first");
     // Three groups: the silhouette is best at K = 3, where every seed finds the same clusters.
     let silhouettes: Vec<f64> = table.iter().map(|r| r[1].parse().unwrap()).collect();
-    assert!(silhouettes[1] > silhouettes[0] && silhouettes[1] > silhouettes[2], "{table:?}");
+    assert!(
+        silhouettes[1] > silhouettes[0] && silhouettes[1] > silhouettes[2],
+        "{table:?}"
+    );
     assert_eq!(table[1][2], "1");
     let batches = sql(
         &db,
@@ -437,7 +534,10 @@ fn choose_k_scores_each_k_and_respects_partitions() {
 #[test]
 fn cluster_similarity_pairs_the_matching_clusters_of_two_videos() {
     let (_dir, db) = two_videos();
-    sql(&db, "CLUSTER frames ON clip USING kmeans (k = 3) PARTITION BY video INTO topic");
+    sql(
+        &db,
+        "CLUSTER frames ON clip USING kmeans (k = 3) PARTITION BY video INTO topic",
+    );
     let batches = sql(
         &db,
         "SELECT left_cluster, right_cluster FROM cluster_similarity('frames', 'clip', 'topic', 'video', 'en', 'zh') LIMIT 3",
@@ -464,24 +564,48 @@ fn the_cluster_statement_keeps_labels_as_a_column() {
     assert_eq!(rows(&report), vec![vec!["37", "6", "0"]]);
     // The rows keep their order and columns; the label is a new column; the index remains.
     let batches = sql(&db, "SELECT id, video, topic FROM frames LIMIT 2");
-    assert_eq!(rows(&batches), vec![vec!["0", "en", "2"], vec!["1", "en", "2"]]);
+    assert_eq!(
+        rows(&batches),
+        vec![vec!["0", "en", "2"], vec!["1", "en", "2"]]
+    );
     let batches = sql(&db, "SELECT count(*) FROM frames WHERE topic IS NULL");
     assert_eq!(rows(&batches), vec![vec!["1"]]);
     let indexes = rows(&sql(&db, "SHOW VECTOR INDEXES"));
     assert_eq!(indexes.len(), 1);
     // Again, with k-means: the column is replaced, not added twice.
-    sql(&db, "CLUSTER frames ON clip USING kmeans (k = 2, seed = 1) INTO topic");
+    sql(
+        &db,
+        "CLUSTER frames ON clip USING kmeans (k = 2, seed = 1) INTO topic",
+    );
     let batches = sql(&db, "SELECT count(DISTINCT topic) FROM frames");
     assert_eq!(rows(&batches), vec![vec!["2"]]);
     let columns = sql(&db, "SELECT * FROM frames LIMIT 1")[0].num_columns();
     assert_eq!(columns, 4);
     for (statement, expected) in [
-        ("CLUSTER frames ON clip USING kmeans (k = 2) INTO clip", "cannot go INTO 'clip'"),
-        ("CLUSTER frames ON clip USING kmeans (k = 2) INTO video", "holds Utf8"),
-        ("CLUSTER frames ON nope USING kmeans (k = 2) INTO c", "no column 'nope'"),
-        ("CLUSTER frames ON clip USING kmeans (k = 2) PARTITION BY nope INTO c", "no column 'nope'"),
-        ("CLUSTER frames ON clip USING optics INTO c", "unknown clustering method 'optics'"),
-        ("CLUSTER frames ON clip USING kmeans (k = 99) INTO c", "k = 99"),
+        (
+            "CLUSTER frames ON clip USING kmeans (k = 2) INTO clip",
+            "cannot go INTO 'clip'",
+        ),
+        (
+            "CLUSTER frames ON clip USING kmeans (k = 2) INTO video",
+            "holds Utf8",
+        ),
+        (
+            "CLUSTER frames ON nope USING kmeans (k = 2) INTO c",
+            "no column 'nope'",
+        ),
+        (
+            "CLUSTER frames ON clip USING kmeans (k = 2) PARTITION BY nope INTO c",
+            "no column 'nope'",
+        ),
+        (
+            "CLUSTER frames ON clip USING optics INTO c",
+            "unknown clustering method 'optics'",
+        ),
+        (
+            "CLUSTER frames ON clip USING kmeans (k = 99) INTO c",
+            "k = 99",
+        ),
     ] {
         let error = sql_error(&db, statement);
         assert!(error.contains(expected), "{statement}: {error}");

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{MemoryCatalogProvider, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::{
+    MemoryCatalogProvider, TableFunctionArgs, TableFunctionImpl, TableProvider,
+};
 use datafusion::common::{DataFusionError, Result, plan_err};
 use reeldb_engine::cluster::Points;
 use reeldb_engine::cluster::choose_k::{ChooseKParams, KScore, choose_k};
@@ -26,7 +28,11 @@ const USAGE: &str = "choose_k('table', 'vector column', k_min, k_max [, seed [, 
 
 /// The parameters after the table and column, in positional order.
 pub const CHOOSE_K_PARAMS: &[ParamSpec] = &[
-    ParamSpec::required("k_min", ParamKind::Whole, "required: the smallest K, at least 1"),
+    ParamSpec::required(
+        "k_min",
+        ParamKind::Whole,
+        "required: the smallest K, at least 1",
+    ),
     ParamSpec::required("k_max", ParamKind::Whole, "required: the largest K"),
     ParamSpec::optional("seed", ParamKind::Whole, "default 0"),
     ParamSpec::optional(

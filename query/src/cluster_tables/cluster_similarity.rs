@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{MemoryCatalogProvider, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::{
+    MemoryCatalogProvider, TableFunctionArgs, TableFunctionImpl, TableProvider,
+};
 use datafusion::common::{DataFusionError, Result, exec_err, plan_err};
 use rayon::prelude::*;
 use reeldb_engine::cluster::pair_similarity::top_mean_similarity;
@@ -100,11 +102,19 @@ impl TableFunctionImpl for ClusterSimilarityFunction {
         )?;
         let mut fields = Vec::new();
         if let Some(partition) = &sides.partition {
-            fields.push(Field::new(format!("left_{partition}"), DataType::Utf8, false));
+            fields.push(Field::new(
+                format!("left_{partition}"),
+                DataType::Utf8,
+                false,
+            ));
         }
         fields.push(Field::new("left_cluster", DataType::Int64, false));
         if let Some(partition) = &sides.partition {
-            fields.push(Field::new(format!("right_{partition}"), DataType::Utf8, false));
+            fields.push(Field::new(
+                format!("right_{partition}"),
+                DataType::Utf8,
+                false,
+            ));
         }
         fields.extend([
             Field::new("right_cluster", DataType::Int64, false),
@@ -228,7 +238,10 @@ fn compare(input: &TableInput, sides: &Sides, schema: SchemaRef) -> Result<Recor
     let with_partition = sides.partition.is_some();
     if with_partition {
         columns.push(Arc::new(
-            pairs.iter().map(|p| Some(p.left.0)).collect::<StringArray>(),
+            pairs
+                .iter()
+                .map(|p| Some(p.left.0))
+                .collect::<StringArray>(),
         ));
     }
     columns.push(Arc::new(
@@ -236,7 +249,10 @@ fn compare(input: &TableInput, sides: &Sides, schema: SchemaRef) -> Result<Recor
     ));
     if with_partition {
         columns.push(Arc::new(
-            pairs.iter().map(|p| Some(p.right.0)).collect::<StringArray>(),
+            pairs
+                .iter()
+                .map(|p| Some(p.right.0))
+                .collect::<StringArray>(),
         ));
     }
     columns.push(Arc::new(
@@ -245,6 +261,8 @@ fn compare(input: &TableInput, sides: &Sides, schema: SchemaRef) -> Result<Recor
     columns.push(Arc::new(
         pairs.iter().map(|p| p.similarity).collect::<Float64Array>(),
     ));
-    columns.push(Arc::new(pairs.iter().map(|p| p.pairs).collect::<UInt64Array>()));
+    columns.push(Arc::new(
+        pairs.iter().map(|p| p.pairs).collect::<UInt64Array>(),
+    ));
     Ok(RecordBatch::try_new(schema, columns)?)
 }

@@ -128,7 +128,12 @@ impl InputColumns {
         let mut names = vec![self.vector.as_str()];
         names.extend(self.label.as_deref());
         names.extend(self.partition.as_deref());
-        let batches = ctx.table("t").await?.select_columns(&names)?.collect().await?;
+        let batches = ctx
+            .table("t")
+            .await?
+            .select_columns(&names)?
+            .collect()
+            .await?;
         let mut input = TableInput {
             dim: 0,
             partitions: BTreeMap::new(),
@@ -144,7 +149,9 @@ impl InputColumns {
                 None => None,
             };
             for row in 0..batch.num_rows() {
-                let Some(vector) = vectors.get(row) else { continue };
+                let Some(vector) = vectors.get(row) else {
+                    continue;
+                };
                 let label = match &labels {
                     Some(labels) if labels.is_null(row) => continue,
                     Some(labels) => Some(labels.as_primitive::<Int64Type>().value(row)),
@@ -173,7 +180,13 @@ impl InputColumns {
 }
 
 /// Argument `position` as text; `what` names it in the error.
-pub fn text_arg(function: &str, usage: &str, args: &[Expr], position: usize, what: &str) -> Result<String> {
+pub fn text_arg(
+    function: &str,
+    usage: &str,
+    args: &[Expr],
+    position: usize,
+    what: &str,
+) -> Result<String> {
     match args.get(position) {
         Some(Expr::Literal(
             ScalarValue::Utf8(Some(text))

@@ -73,13 +73,21 @@ pub const HDBSCAN_PARAMS: &[ParamSpec] = &[
 /// The parameters of `kmeans`, in positional order.
 pub const KMEANS_PARAMS: &[ParamSpec] = &[
     ParamSpec::required("k", ParamKind::Whole, "required: the number of clusters"),
-    ParamSpec::optional("seed", ParamKind::Whole, "of the k-means++ start; default 0"),
+    ParamSpec::optional(
+        "seed",
+        ParamKind::Whole,
+        "of the k-means++ start; default 0",
+    ),
     ParamSpec::optional(
         "n_init",
         ParamKind::Whole,
         "runs from different starts, the best kept; default 1",
     ),
-    ParamSpec::optional("max_iter", ParamKind::Whole, "iterations per run; default 300"),
+    ParamSpec::optional(
+        "max_iter",
+        ParamKind::Whole,
+        "iterations per run; default 300",
+    ),
     ParamSpec::optional(
         "tolerance",
         ParamKind::Number,
@@ -138,8 +146,9 @@ impl ClusterMethod {
 
     fn from_params(method: &str, params: &Params) -> Result<Self> {
         let metric = match params.text("metric") {
-            Some(text) => ClusterMetric::parse(text)
-                .map_err(|e| datafusion::error::DataFusionError::Plan(format!("{}: {e}", params.context())))?,
+            Some(text) => ClusterMetric::parse(text).map_err(|e| {
+                datafusion::error::DataFusionError::Plan(format!("{}: {e}", params.context()))
+            })?,
             None => ClusterMetric::Euclidean,
         };
         match method.trim().to_ascii_lowercase().as_str() {
@@ -171,7 +180,8 @@ impl ClusterMethod {
                 Ok(ClusterMethod::Dbscan(dbscan))
             }
             "hdbscan" => {
-                let mut hdbscan = HdbscanParams::new(params.count("min_cluster_size", 2)?.unwrap_or(5));
+                let mut hdbscan =
+                    HdbscanParams::new(params.count("min_cluster_size", 2)?.unwrap_or(5));
                 hdbscan.min_samples = params.count("min_samples", 1)?;
                 hdbscan.selection = match params.text("selection").map(str::to_ascii_lowercase) {
                     None => ClusterSelection::ExcessOfMass,

@@ -24,8 +24,9 @@ use crate::vector_arg::check_vector_type;
 
 const NAME: &str = "cluster";
 
-static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
-    Documentation::builder(
+static DOCUMENTATION: LazyLock<Documentation> =
+    LazyLock::new(|| {
+        Documentation::builder(
         DOC_SECTION_ANALYSIS,
         "A cluster label (0, 1, ...) for each row's vector, computed over the rows of its window \
          partition; -1 is noise, NULL a NULL vector. Methods and parameters, by position or \
@@ -43,7 +44,7 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     .with_argument("method", "'dbscan', 'hdbscan' or 'kmeans'")
     .with_argument("parameter", "The method's parameters, constants, in order or 'name=value'")
     .build()
-});
+    });
 
 static UDWF: LazyLock<Arc<WindowUDF>> =
     LazyLock::new(|| Arc::new(WindowUDF::new_from_impl(ClusterFunc::new())));
@@ -83,7 +84,10 @@ impl WindowUDFImpl for ClusterFunc {
         &self.signature
     }
 
-    fn partition_evaluator(&self, args: PartitionEvaluatorArgs) -> Result<Box<dyn PartitionEvaluator>> {
+    fn partition_evaluator(
+        &self,
+        args: PartitionEvaluatorArgs,
+    ) -> Result<Box<dyn PartitionEvaluator>> {
         let constants = literal_args(NAME, args.input_exprs(), 1)?;
         let method = method_arg(NAME, &constants, CLUSTER_METHODS)?;
         let method = ClusterMethod::from_args(NAME, &method, &constants[1..])?;
@@ -99,7 +103,11 @@ impl WindowUDFImpl for ClusterFunc {
             );
         }
         check_vector_type(NAME, 1, inputs[0].data_type())?;
-        Ok(Arc::new(Field::new(field_args.name(), DataType::Int64, true)))
+        Ok(Arc::new(Field::new(
+            field_args.name(),
+            DataType::Int64,
+            true,
+        )))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -117,13 +125,15 @@ impl PartitionEvaluator for ClusterEvaluator {
     fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
         let vectors = PartitionVectors::read(NAME, 1, &values[0])?;
         if vectors.row_count() != num_rows {
-            return exec_err!("{NAME}(): {num_rows} rows but {} vectors", vectors.row_count());
+            return exec_err!(
+                "{NAME}(): {num_rows} rows but {} vectors",
+                vectors.row_count()
+            );
         }
         let labels = match vectors.points() {
-            Some(points) => self
-                .method
-                .run(&points)
-                .map_err(|e| datafusion::error::DataFusionError::Execution(format!("{NAME}(): {e}")))?,
+            Some(points) => self.method.run(&points).map_err(|e| {
+                datafusion::error::DataFusionError::Execution(format!("{NAME}(): {e}"))
+            })?,
             None => Vec::new(),
         };
         Ok(Arc::new(Int64Array::from(vectors.labels_by_row(&labels))))

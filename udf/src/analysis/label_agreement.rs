@@ -64,7 +64,9 @@ static ARI_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          counts as a label; NULLs are left out.",
         "adjusted_rand_index(label, truth)",
     )
-    .with_sql_example("SELECT video, adjusted_rand_index(topic, editor_topic) FROM frames GROUP BY video")
+    .with_sql_example(
+        "SELECT video, adjusted_rand_index(topic, editor_topic) FROM frames GROUP BY video",
+    )
     .with_argument("label", "A labelling, of any type")
     .with_argument("truth", "Another labelling, of any type")
     .build()
@@ -142,7 +144,11 @@ impl AggregateUDFImpl for LabelAgreementFunc {
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         let list = DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)));
         Ok(vec![
-            Arc::new(Field::new(format!("{}_labels", args.name), list.clone(), true)),
+            Arc::new(Field::new(
+                format!("{}_labels", args.name),
+                list.clone(),
+                true,
+            )),
             Arc::new(Field::new(format!("{}_truth", args.name), list, true)),
         ])
     }

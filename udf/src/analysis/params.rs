@@ -205,10 +205,9 @@ impl Params {
     /// A whole-number parameter that must be at least `min`, if given.
     pub fn count(&self, name: &str, min: i64) -> Result<Option<usize>> {
         match self.whole(name) {
-            Some(n) if n < min => plan_err!(
-                "{}: {name} must be at least {min}, not {n}",
-                self.context
-            ),
+            Some(n) if n < min => {
+                plan_err!("{}: {name} must be at least {min}, not {n}", self.context)
+            }
             Some(n) => Ok(Some(n as usize)),
             None => Ok(None),
         }
@@ -241,10 +240,8 @@ fn named_argument(arg: &ScalarValue) -> Option<(String, String)> {
     };
     let (name, value) = text.split_once('=')?;
     let name = name.trim();
-    let is_identifier = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let is_identifier =
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     is_identifier.then(|| (name.to_string(), value.trim().to_string()))
 }
 
@@ -331,7 +328,11 @@ mod tests {
         let params = Params::parse(
             "f",
             SPECS,
-            &[ScalarValue::Float64(Some(0.5)), text("metric = cosine"), text("exact=false")],
+            &[
+                ScalarValue::Float64(Some(0.5)),
+                text("metric = cosine"),
+                text("exact=false"),
+            ],
         )
         .unwrap();
         assert_eq!(params.number("eps"), Some(0.5));
@@ -345,7 +346,11 @@ mod tests {
         let params = Params::parse(
             "f",
             SPECS,
-            &[ScalarValue::Int64(Some(2)), ScalarValue::Null, text("cosine")],
+            &[
+                ScalarValue::Int64(Some(2)),
+                ScalarValue::Null,
+                text("cosine"),
+            ],
         )
         .unwrap();
         assert_eq!(params.number("eps"), Some(2.0));
@@ -364,8 +369,11 @@ mod tests {
             error(&[text("eps=1"), ScalarValue::Int64(Some(3))]).contains("follows one by name")
         );
         assert!(
-            error(&[ScalarValue::Float64(Some(0.5)), ScalarValue::Float64(Some(2.5))])
-                .contains("min_samples must be a whole number")
+            error(&[
+                ScalarValue::Float64(Some(0.5)),
+                ScalarValue::Float64(Some(2.5))
+            ])
+            .contains("min_samples must be a whole number")
         );
         let too_many: Vec<ScalarValue> = (0..5).map(|i| ScalarValue::Int64(Some(i))).collect();
         assert!(error(&too_many).contains("too many parameters"));

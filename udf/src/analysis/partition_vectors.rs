@@ -123,7 +123,11 @@ impl PartitionVectors {
             .collect();
         let mut by_row = vec![None; self.row_count];
         for (&row, &label) in self.rows.iter().zip(labels) {
-            by_row[row] = Some(if label == NOISE { NOISE } else { numbers[&label] });
+            by_row[row] = Some(if label == NOISE {
+                NOISE
+            } else {
+                numbers[&label]
+            });
         }
         by_row
     }
@@ -205,7 +209,9 @@ mod tests {
     #[test]
     fn a_non_finite_value_names_its_row() {
         let array = column(&[Some([1.0, 0.0]), Some([f32::NAN, 0.0])]);
-        let error = PartitionVectors::read("f", 1, &array).unwrap_err().to_string();
+        let error = PartitionVectors::read("f", 1, &array)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("row 1"), "{error}");
     }
 }

@@ -33,7 +33,10 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     .with_sql_example("SELECT id, project(clip, 'tsne', 8) OVER () AS xy FROM frames")
     .with_argument("vector", "A vector column")
     .with_argument("method", "'pca' or 'tsne'")
-    .with_argument("parameter", "The method's parameters, constants, in order or 'name=value'")
+    .with_argument(
+        "parameter",
+        "The method's parameters, constants, in order or 'name=value'",
+    )
     .build()
 });
 
@@ -83,7 +86,10 @@ impl WindowUDFImpl for ProjectFunc {
         &self.signature
     }
 
-    fn partition_evaluator(&self, args: PartitionEvaluatorArgs) -> Result<Box<dyn PartitionEvaluator>> {
+    fn partition_evaluator(
+        &self,
+        args: PartitionEvaluatorArgs,
+    ) -> Result<Box<dyn PartitionEvaluator>> {
         let constants = literal_args(NAME, args.input_exprs(), 1)?;
         let method = method_arg(NAME, &constants, PROJECTION_METHODS)?;
         let method = ProjectionMethod::from_args(NAME, &method, &constants[1..])?;
@@ -121,13 +127,15 @@ impl PartitionEvaluator for ProjectEvaluator {
     fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
         let vectors = PartitionVectors::read(NAME, 1, &values[0])?;
         if vectors.row_count() != num_rows {
-            return exec_err!("{NAME}(): {num_rows} rows but {} vectors", vectors.row_count());
+            return exec_err!(
+                "{NAME}(): {num_rows} rows but {} vectors",
+                vectors.row_count()
+            );
         }
         let positions = match vectors.points() {
-            Some(points) => self
-                .method
-                .run(&points)
-                .map_err(|e| datafusion::error::DataFusionError::Execution(format!("{NAME}(): {e}")))?,
+            Some(points) => self.method.run(&points).map_err(|e| {
+                datafusion::error::DataFusionError::Execution(format!("{NAME}(): {e}"))
+            })?,
             None => Vec::new(),
         };
         let mut x = Float64Builder::with_capacity(num_rows);

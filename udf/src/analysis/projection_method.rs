@@ -60,7 +60,9 @@ impl ProjectionMethod {
                 let mut tsne = TsneParams::new();
                 if let Some(perplexity) = params.number("perplexity") {
                     if perplexity <= 0.0 {
-                        return plan_err!("{context}: perplexity must be above 0, not {perplexity}");
+                        return plan_err!(
+                            "{context}: perplexity must be above 0, not {perplexity}"
+                        );
                     }
                     tsne.perplexity = perplexity;
                 }

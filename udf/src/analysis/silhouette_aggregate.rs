@@ -34,9 +34,7 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          NULL when fewer than two clusters remain. Exact: it compares every pair of rows.",
         "silhouette(vector, label [, metric])",
     )
-    .with_sql_example(
-        "SELECT video, silhouette(clip, topic) FROM frames GROUP BY video",
-    )
+    .with_sql_example("SELECT video, silhouette(clip, topic) FROM frames GROUP BY video")
     .with_argument("vector", "A vector column")
     .with_argument("label", "The cluster label of the row (a whole number)")
     .with_argument("metric", "'euclidean' (default) or 'cosine'")
@@ -126,7 +124,11 @@ impl AggregateUDFImpl for SilhouetteFunc {
                 DataType::List(item(DataType::Int64)),
                 true,
             )),
-            Arc::new(Field::new(format!("{}_dim", args.name), DataType::UInt64, true)),
+            Arc::new(Field::new(
+                format!("{}_dim", args.name),
+                DataType::UInt64,
+                true,
+            )),
         ])
     }
 

@@ -78,7 +78,11 @@ fn parse(args: &[String]) -> Result<ClusterOptions, String> {
             _ => {}
         }
         let value = args.get(i + 1).ok_or(format!("{flag} needs a value"))?;
-        let number = || value.parse::<usize>().map_err(|_| format!("{flag} takes a number"));
+        let number = || {
+            value
+                .parse::<usize>()
+                .map_err(|_| format!("{flag} takes a number"))
+        };
         match flag {
             "--rows" => options.rows = number()?,
             "--dim" => options.dim = number()?,
@@ -129,7 +133,10 @@ fn read_f32(path: &Path) -> std::io::Result<Vec<f32>> {
 fn counts(labels: &[i64]) -> (usize, usize) {
     let clusters: std::collections::HashSet<i64> =
         labels.iter().copied().filter(|&l| l != NOISE).collect();
-    (clusters.len(), labels.iter().filter(|&&l| l == NOISE).count())
+    (
+        clusters.len(),
+        labels.iter().filter(|&&l| l == NOISE).count(),
+    )
 }
 
 /// Runs `cluster_sklearn.py` on `data` and returns its JSON line and output file.
@@ -145,7 +152,12 @@ fn sklearn(
     let output = std::process::Command::new("python3")
         .arg(&script)
         .args(["--data", &data.to_string_lossy()])
-        .args(["--rows", &rows.to_string(), "--dim", &options.dim.to_string()])
+        .args([
+            "--rows",
+            &rows.to_string(),
+            "--dim",
+            &options.dim.to_string(),
+        ])
         .args(["--method", method, "--labels-out", &out.to_string_lossy()])
         .args(extra)
         .output()?;
@@ -196,8 +208,10 @@ fn load_table(dir: &Path, values: &[f32], dim: usize) -> Result<reeldb::Database
 
 async fn time_sql(db: &reeldb::Database, call: &str) -> Result<f64, BoxError> {
     let started = Instant::now();
-    db.sql(&format!("SELECT count(c) FROM (SELECT {call} OVER () AS c FROM t)"))
-        .await?;
+    db.sql(&format!(
+        "SELECT count(c) FROM (SELECT {call} OVER () AS c FROM t)"
+    ))
+    .await?;
     Ok(started.elapsed().as_secs_f64())
 }
 
@@ -232,9 +246,19 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
                         params.min_samples = 5;
                         let started = Instant::now();
                         let labels = dbscan(&points, &params)?;
-                        let extra = vec!["--eps".into(), eps.to_string(), "--min-samples".into(), "5".into()];
+                        let extra = vec![
+                            "--eps".into(),
+                            eps.to_string(),
+                            "--min-samples".into(),
+                            "5".into(),
+                        ];
                         line.insert("eps".into(), json!(eps));
-                        (labels, started.elapsed().as_secs_f64(), format!("cluster(v, 'dbscan', {eps}, 5)"), extra)
+                        (
+                            labels,
+                            started.elapsed().as_secs_f64(),
+                            format!("cluster(v, 'dbscan', {eps}, 5)"),
+                            extra,
+                        )
                     }
                     "hdbscan" => {
                         let params = HdbscanParams::new(20);
@@ -242,7 +266,12 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
                         let labels = hdbscan(&points, &params)?;
                         let extra = vec!["--min-cluster-size".into(), "20".into()];
                         line.insert("min_cluster_size".into(), json!(20));
-                        (labels, started.elapsed().as_secs_f64(), "cluster(v, 'hdbscan', 20)".into(), extra)
+                        (
+                            labels,
+                            started.elapsed().as_secs_f64(),
+                            "cluster(v, 'hdbscan', 20)".into(),
+                            extra,
+                        )
                     }
                     _ => {
                         let k = options.clusters;
@@ -251,7 +280,12 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
                         let labels = kmeans(&points, &params)?.labels;
                         let extra = vec!["--k".into(), k.to_string(), "--seed".into(), "0".into()];
                         line.insert("k".into(), json!(k));
-                        (labels, started.elapsed().as_secs_f64(), format!("cluster(v, 'kmeans', {k})"), extra)
+                        (
+                            labels,
+                            started.elapsed().as_secs_f64(),
+                            format!("cluster(v, 'kmeans', {k})"),
+                            extra,
+                        )
                     }
                 };
                 let (clusters, noise) = counts(&labels);
@@ -269,7 +303,10 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
                     line.insert("speedup".into(), json!(their_seconds / seconds));
                     line.insert("sklearn_clusters".into(), theirs["clusters"].clone());
                     line.insert("sklearn_noise".into(), theirs["noise"].clone());
-                    line.insert("ari_vs_sklearn".into(), json!(adjusted_rand_index(&labels, &their_labels)?));
+                    line.insert(
+                        "ari_vs_sklearn".into(),
+                        json!(adjusted_rand_index(&labels, &their_labels)?),
+                    );
                     line.insert("sklearn_threads".into(), theirs["threads"].clone());
                 }
             }
@@ -284,12 +321,22 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
                 line.insert("seconds".into(), json!(seconds));
                 line.insert(
                     "trustworthiness".into(),
-                    json!(trustworthiness(&subset, &map_points, 10, ClusterMetric::Euclidean)?),
+                    json!(trustworthiness(
+                        &subset,
+                        &map_points,
+                        10,
+                        ClusterMetric::Euclidean
+                    )?),
                 );
                 if options.sklearn {
                     let subset_file = options.dir.join("tsne.f32");
                     write_f32(&subset_file, &values[..n * dim])?;
-                    let extra = vec!["--perplexity".into(), "30".into(), "--seed".into(), "0".into()];
+                    let extra = vec![
+                        "--perplexity".into(),
+                        "30".into(),
+                        "--seed".into(),
+                        "0".into(),
+                    ];
                     let (theirs, out) = sklearn(&options, &subset_file, n, "tsne", &extra)?;
                     let their_map = read_f32(&out)?;
                     let their_seconds = theirs["seconds"].as_f64().unwrap_or(f64::NAN);
@@ -297,12 +344,21 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
                     line.insert("speedup".into(), json!(their_seconds / seconds));
                     line.insert(
                         "sklearn_trustworthiness".into(),
-                        json!(trustworthiness(&subset, &Points::new(&their_map, 2)?, 10, ClusterMetric::Euclidean)?),
+                        json!(trustworthiness(
+                            &subset,
+                            &Points::new(&their_map, 2)?,
+                            10,
+                            ClusterMetric::Euclidean
+                        )?),
                     );
                     line.insert("sklearn_threads".into(), theirs["threads"].clone());
                 }
             }
-            other => return Err(format!("unknown method {other}: use dbscan, hdbscan, kmeans, tsne").into()),
+            other => {
+                return Err(
+                    format!("unknown method {other}: use dbscan, hdbscan, kmeans, tsne").into(),
+                );
+            }
         }
         println!("{}", Value::Object(line));
     }
