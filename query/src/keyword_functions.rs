@@ -74,10 +74,7 @@ fn offset(sql: &str, line_starts: &[usize], location: Location) -> Option<usize>
     let line_start = *line_starts.get((location.line as usize).checked_sub(1)?)?;
     let column = (location.column as usize).checked_sub(1)?;
     let rest = &sql[line_start..];
-    match rest.char_indices().nth(column) {
-        Some((i, _)) => Some(line_start + i),
-        None => None,
-    }
+    rest.char_indices().nth(column).map(|(i, _)| line_start + i)
 }
 
 #[cfg(test)]

@@ -161,10 +161,13 @@ fn clusters_of(input: &TableInput) -> BTreeMap<&str, Clusters> {
         .collect()
 }
 
+/// A cluster: its partition value and label.
+type ClusterKey<'a> = (&'a str, i64);
+
 /// One compared pair of clusters.
 struct Pair<'a> {
-    left: (&'a str, i64),
-    right: (&'a str, i64),
+    left: ClusterKey<'a>,
+    right: ClusterKey<'a>,
     similarity: f64,
     pairs: u64,
 }
@@ -197,7 +200,7 @@ fn compare(input: &TableInput, sides: &Sides, schema: SchemaRef) -> Result<Recor
             }
         }
     }
-    let mut jobs: Vec<((&str, i64), (&str, i64))> = Vec::new();
+    let mut jobs: Vec<(ClusterKey<'_>, ClusterKey<'_>)> = Vec::new();
     for (left, right) in partition_pairs {
         for &a in partitions[left].keys() {
             for &b in partitions[right].keys() {
@@ -209,7 +212,7 @@ fn compare(input: &TableInput, sides: &Sides, schema: SchemaRef) -> Result<Recor
             }
         }
     }
-    let points = |(key, label): (&str, i64)| {
+    let points = |(key, label): ClusterKey<'_>| {
         Points::new(&partitions[key][&label], input.dim)
             .map_err(|e| DataFusionError::Execution(format!("{NAME}(): {e}")))
     };
