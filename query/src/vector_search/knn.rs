@@ -70,18 +70,7 @@ enum QueryArg {
 }
 
 fn text_arg(args: &[Expr], position: usize, what: &str) -> Result<String> {
-    match args.get(position) {
-        Some(Expr::Literal(
-            ScalarValue::Utf8(Some(text))
-            | ScalarValue::Utf8View(Some(text))
-            | ScalarValue::LargeUtf8(Some(text)),
-            _,
-        )) => Ok(text.clone()),
-        _ => plan_err!(
-            "{NAME}(): argument {} must be the {what} as text; {USAGE}",
-            position + 1
-        ),
-    }
+    crate::cluster_tables::table_input::text_arg(NAME, USAGE, args, position, what)
 }
 
 /// Evaluates a constant argument.
