@@ -32,7 +32,7 @@ pub const DBSCAN_PARAMS: &[ParamSpec] = &[
     ParamSpec::optional(
         "neighbours",
         ParamKind::Text,
-        "'exact' (default: a scan) or 'hnsw' (an approximate graph, faster on large data)",
+        "'exact' (default: a scan) or 'hnsw' (an approximate graph; on clustered data the scan is faster)",
     ),
 ];
 

@@ -362,7 +362,7 @@ mod tests {
     fn mistakes_are_named() {
         let error = |args: &[ScalarValue]| Params::parse("f", SPECS, args).unwrap_err().to_string();
         assert!(error(&[]).contains("eps is required"));
-        assert!(error(&[text("0.5")]).contains("eps must be a number"));
+        assert!(error(&[text("wide")]).contains("eps must be a number"));
         assert!(error(&[text("eps=1"), text("eps=2")]).contains("given twice"));
         assert!(error(&[text("colour=red")]).contains("unknown parameter 'colour'"));
         assert!(
@@ -375,7 +375,13 @@ mod tests {
             ])
             .contains("min_samples must be a whole number")
         );
-        let too_many: Vec<ScalarValue> = (0..5).map(|i| ScalarValue::Int64(Some(i))).collect();
+        let too_many = [
+            ScalarValue::Float64(Some(0.5)),
+            ScalarValue::Int64(Some(5)),
+            text("cosine"),
+            ScalarValue::Boolean(Some(true)),
+            ScalarValue::Int64(Some(1)),
+        ];
         assert!(error(&too_many).contains("too many parameters"));
     }
 
