@@ -70,6 +70,18 @@ impl IndexSpec {
         }
     }
 
+    /// The spec an existing index was built with, to build it again.
+    pub fn of_entry(index: &VectorIndexEntry) -> Result<Self> {
+        Ok(IndexSpec {
+            name: index.name.clone(),
+            column: index.column.clone(),
+            metric: index.metric.parse()?,
+            m: index.m,
+            ef_construction: index.ef_construction,
+            ef_search: index.ef_search,
+        })
+    }
+
     /// Sets one `WITH (key = value)` parameter; the error names the allowed keys and ranges.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
         let number = |low: u32, high: u32| -> Result<u32> {
@@ -336,14 +348,7 @@ impl WriteTransaction {
             if current == covered {
                 continue;
             }
-            let spec = IndexSpec {
-                name: index.name.clone(),
-                column: index.column.clone(),
-                metric: index.metric.parse()?,
-                m: index.m,
-                ef_construction: index.ef_construction,
-                ef_search: index.ef_search,
-            };
+            let spec = IndexSpec::of_entry(index)?;
             let built = build_index(self.base().root(), &entry, &spec, self.version())?;
             self.replace_vector_index(built)?;
             rebuilt += 1;

@@ -6,12 +6,25 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::catalog::{SchemaProvider, TableProvider};
-use datafusion::common::{Result, exec_err};
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, SchemaProvider, TableProvider};
+use datafusion::common::{DataFusionError, Result, exec_err};
 use reeldb_engine::Snapshot;
 
 use crate::error::external;
 use crate::table::ReeldbTable;
+
+/// The snapshot the session bound in `catalog` for the running statement (what table
+/// functions read).
+pub fn bound_snapshot(catalog: &MemoryCatalogProvider) -> Result<Arc<Snapshot>> {
+    let schema = catalog
+        .schema(crate::session::SCHEMA)
+        .ok_or_else(|| DataFusionError::Internal("no bound snapshot".into()))?;
+    let snapshot = schema
+        .downcast_ref::<SnapshotSchema>()
+        .ok_or_else(|| DataFusionError::Internal("the schema is not a snapshot".into()))?
+        .snapshot();
+    Ok(Arc::clone(snapshot))
+}
 
 /// The tables of a snapshot, as a DataFusion schema.
 #[derive(Debug)]

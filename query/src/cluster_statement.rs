@@ -214,16 +214,7 @@ pub async fn cluster_into(db: &Database, statement: &ClusterInto) -> Result<Clus
     let specs: Vec<IndexSpec> = entry
         .indexes
         .iter()
-        .map(|index| {
-            Ok(IndexSpec {
-                name: index.name.clone(),
-                column: index.column.clone(),
-                metric: index.metric.parse()?,
-                m: index.m,
-                ef_construction: index.ef_construction,
-                ef_search: index.ef_search,
-            })
-        })
+        .map(IndexSpec::of_entry)
         .collect::<reeldb_engine::Result<_>>()?;
     txn.drop_table(&statement.table)?;
     txn.create_table(&statement.table, &new_schema)?;

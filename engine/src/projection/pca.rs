@@ -705,16 +705,7 @@ mod tests {
 #[cfg(test)]
 mod bench {
     use super::*;
-
-    fn read(path: &str) -> Option<Vec<f32>> {
-        let bytes = std::fs::read(path).ok()?;
-        Some(
-            bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-                .collect(),
-        )
-    }
+    use crate::projection::read_f32_file as read;
 
     #[test]
     #[ignore]

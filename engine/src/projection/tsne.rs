@@ -807,18 +807,9 @@ mod tests {
 #[cfg(test)]
 mod bench {
     use super::*;
+    use crate::projection::read_f32_file as read;
     use crate::projection::trustworthiness::trustworthiness;
     use std::time::Instant;
-
-    fn read(path: &str) -> Option<Vec<f32>> {
-        let bytes = std::fs::read(path).ok()?;
-        Some(
-            bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-                .collect(),
-        )
-    }
 
     #[allow(clippy::print_stdout)]
     fn run(dim: usize) {

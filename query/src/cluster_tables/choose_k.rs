@@ -76,7 +76,7 @@ impl TableFunctionImpl for ChooseKFunction {
         let params = Params::parse(
             &format!("{NAME}('{table}', '{column}', ...)"),
             CHOOSE_K_PARAMS,
-            &constant_args(NAME, args, 2)?,
+            &constant_args(NAME, call.session(), args, 2)?,
         )?;
         let mut choice = ChooseKParams::new(
             params.count("k_min", 1)?.unwrap_or(1),
@@ -99,7 +99,7 @@ impl TableFunctionImpl for ChooseKFunction {
             choice.silhouette_sample = sample;
         }
         let partition = params.text("partition").map(str::to_string);
-        let (input, _dim) = InputColumns::resolve(
+        let input = InputColumns::resolve(
             NAME,
             &self.catalog,
             &table,
@@ -115,7 +115,7 @@ impl TableFunctionImpl for ChooseKFunction {
             Field::new("k", DataType::UInt64, false),
             Field::new("inertia", DataType::Float64, false),
             Field::new("mean_intra_distance", DataType::Float64, false),
-            Field::new("mean_inter_centroid_distance", DataType::Float64, true),
+            Field::new("mean_inter_centroid_distance", DataType::Float64, false),
             Field::new("silhouette", DataType::Float64, true),
             Field::new("seed_stability", DataType::Float64, false),
             Field::new("k_stability", DataType::Float64, true),
@@ -126,15 +126,18 @@ impl TableFunctionImpl for ChooseKFunction {
             choice.k_min, choice.k_max
         );
         let result_schema = Arc::clone(&schema);
+        let has_partition = partition.is_some();
         let compute = Arc::new(move || {
             let input = input.clone();
             let choice = choice.clone();
             let schema = Arc::clone(&result_schema);
             Box::pin(async move {
                 let rows = input.read(NAME).await?;
-                tokio::task::spawn_blocking(move || score_partitions(&rows, &choice, schema))
-                    .await
-                    .map_err(|e| DataFusionError::External(Box::new(e)))?
+                tokio::task::spawn_blocking(move || {
+                    score_partitions(&rows, &choice, has_partition, schema)
+                })
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)))?
             }) as _
         });
         Ok(Arc::new(ComputedTable::new(description, schema, compute)))
@@ -145,6 +148,7 @@ impl TableFunctionImpl for ChooseKFunction {
 fn score_partitions(
     input: &super::table_input::TableInput,
     choice: &ChooseKParams,
+    has_partition: bool,
     schema: SchemaRef,
 ) -> Result<RecordBatch> {
     let mut keys = Vec::new();
@@ -163,7 +167,7 @@ fn score_partitions(
         scores.extend(partition_scores);
     }
     let mut columns: Vec<ArrayRef> = Vec::new();
-    if schema.fields().len() == 8 {
+    if has_partition {
         columns.push(Arc::new(StringArray::from(keys)));
     }
     let floats = |f: &dyn Fn(&KScore) -> Option<f64>| -> ArrayRef {
@@ -174,16 +178,11 @@ fn score_partitions(
     ));
     columns.push(floats(&|s| Some(s.inertia)));
     columns.push(floats(&|s| Some(s.mean_intra_distance)));
-    columns.push(floats(&|s| finite(s.mean_inter_centroid_distance)));
+    columns.push(floats(&|s| Some(s.mean_inter_centroid_distance)));
     columns.push(floats(&|s| s.silhouette));
     columns.push(floats(&|s| Some(s.seed_stability)));
     columns.push(floats(&|s| s.k_stability));
     Ok(RecordBatch::try_new(schema, columns)?)
-}
-
-/// A mean over no pairs (K = 1) is NaN; SQL shows it as NULL.
-fn finite(value: f64) -> Option<f64> {
-    value.is_finite().then_some(value)
 }
 
 fn external(error: reeldb_engine::Error) -> DataFusionError {

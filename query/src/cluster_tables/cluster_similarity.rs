@@ -79,7 +79,7 @@ impl TableFunctionImpl for ClusterSimilarityFunction {
         let params = Params::parse(
             &format!("{NAME}('{table}', '{vector}', '{label}', ...)"),
             CLUSTER_SIMILARITY_PARAMS,
-            &constant_args(NAME, args, 3)?,
+            &constant_args(NAME, call.session(), args, 3)?,
         )?;
         let sides = Sides {
             partition: params.text("partition").map(str::to_string),
@@ -92,7 +92,7 @@ impl TableFunctionImpl for ClusterSimilarityFunction {
                 "{NAME}(): left and right are values of the partition column; name it too: {USAGE}"
             );
         }
-        let (input, _dim) = InputColumns::resolve(
+        let input = InputColumns::resolve(
             NAME,
             &self.catalog,
             &table,

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
-use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, TableProvider};
+use datafusion::catalog::{MemoryCatalogProvider, Session, TableProvider};
 use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
 use reeldb_engine::vector::vector_dimension;
 use reeldb_udf::vector_arg::VectorColumn;
 
-use crate::catalog::SnapshotSchema;
-use crate::session::SCHEMA;
+use crate::catalog::bound_snapshot;
 use crate::table::ReeldbTable;
+use crate::vector_search::knn::constant;
 
 /// The vectors (and labels) of one partition, in table order; rows with a NULL vector (or
 /// label) are left out.
@@ -60,15 +60,8 @@ impl InputColumns {
         vector: &str,
         label: Option<&str>,
         partition: Option<&str>,
-    ) -> Result<(Self, usize)> {
-        let schema = catalog
-            .schema(SCHEMA)
-            .ok_or_else(|| DataFusionError::Internal("no bound snapshot".into()))?;
-        let snapshot = schema
-            .downcast_ref::<SnapshotSchema>()
-            .ok_or_else(|| DataFusionError::Internal("the schema is not a snapshot".into()))?
-            .snapshot();
-        let table = ReeldbTable::new(Arc::clone(snapshot), table)
+    ) -> Result<Self> {
+        let table = ReeldbTable::new(bound_snapshot(catalog)?, table)
             .map_err(|e| DataFusionError::Plan(format!("{function}(): {e}")))?;
         let table_schema = table.schema();
         let columns = || {
@@ -79,11 +72,10 @@ impl InputColumns {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let Some(dim) = table_schema
+        let is_vector = table_schema
             .field_with_name(vector)
-            .ok()
-            .and_then(|f| vector_dimension(f.data_type()))
-        else {
+            .is_ok_and(|f| vector_dimension(f.data_type()).is_some());
+        if !is_vector {
             return plan_err!(
                 "{function}(): table '{}' has no vector column '{vector}'; its columns are {}",
                 table.name(),
@@ -110,15 +102,12 @@ impl InputColumns {
                 Ok(_) => {}
             }
         }
-        Ok((
-            InputColumns {
-                table: Arc::new(table),
-                vector: vector.to_string(),
-                label: label.map(str::to_string),
-                partition: partition.map(str::to_string),
-            },
-            dim,
-        ))
+        Ok(InputColumns {
+            table: Arc::new(table),
+            vector: vector.to_string(),
+            label: label.map(str::to_string),
+            partition: partition.map(str::to_string),
+        })
     }
 
     /// Reads the columns, grouped by partition.
@@ -201,18 +190,24 @@ pub fn text_arg(
     }
 }
 
-/// The arguments from `from` on as constants (`'name=value'` texts included).
-pub fn constant_args(function: &str, args: &[Expr], from: usize) -> Result<Vec<ScalarValue>> {
+/// The arguments from `from` on as constants (`'name=value'` texts included), evaluated as
+/// `knn()` evaluates its own.
+pub fn constant_args(
+    function: &str,
+    session: &dyn Session,
+    args: &[Expr],
+    from: usize,
+) -> Result<Vec<ScalarValue>> {
     args.iter()
         .enumerate()
         .skip(from)
-        .map(|(index, expr)| match expr {
-            Expr::Literal(value, _) => Ok(value.clone()),
-            Expr::Negative(inner) => match inner.as_ref() {
-                Expr::Literal(value, _) => value.arithmetic_negate(),
-                _ => plan_err!("{function}(): argument {} must be a constant", index + 1),
-            },
-            _ => plan_err!("{function}(): argument {} must be a constant", index + 1),
+        .map(|(index, expr)| {
+            constant(session, expr).map_err(|e| {
+                DataFusionError::Plan(format!(
+                    "{function}(): argument {} must be a constant: {e}",
+                    index + 1
+                ))
+            })
         })
         .collect()
 }

@@ -15,8 +15,7 @@ use arrow::array::{ArrayRef, Float64Array, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{
-    CatalogProvider, MemoryCatalogProvider, Session, TableFunctionArgs, TableFunctionImpl,
-    TableProvider,
+    MemoryCatalogProvider, Session, TableFunctionArgs, TableFunctionImpl, TableProvider,
 };
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{
@@ -37,8 +36,7 @@ use super::exec::{TopKSearch, one_batch_properties};
 use super::node::SearchChoice;
 use super::options::ReeldbOptions;
 use super::rule::choose_search;
-use crate::catalog::SnapshotSchema;
-use crate::session::SCHEMA;
+use crate::catalog::bound_snapshot;
 use crate::table::ReeldbTable;
 
 const NAME: &str = "knn";
@@ -74,7 +72,7 @@ fn text_arg(args: &[Expr], position: usize, what: &str) -> Result<String> {
 }
 
 /// Evaluates a constant argument.
-fn constant(session: &dyn Session, expr: &Expr) -> Result<ScalarValue> {
+pub(crate) fn constant(session: &dyn Session, expr: &Expr) -> Result<ScalarValue> {
     if let Expr::Literal(value, _) = expr {
         return Ok(value.clone());
     }
@@ -125,15 +123,8 @@ impl TableFunctionImpl for KnnFunction {
         let table_name = text_arg(args, 0, "table name")?;
         let column = text_arg(args, 1, "vector column name")?;
         let k = whole_number(session, args, 3, "k")?;
-        let schema = self
-            .catalog
-            .schema(SCHEMA)
-            .ok_or_else(|| DataFusionError::Internal("no bound snapshot".into()))?;
-        let snapshot = schema
-            .downcast_ref::<SnapshotSchema>()
-            .ok_or_else(|| DataFusionError::Internal("the schema is not a snapshot".into()))?
-            .snapshot();
-        let table = ReeldbTable::new(Arc::clone(snapshot), &table_name)
+        let snapshot = bound_snapshot(&self.catalog)?;
+        let table = ReeldbTable::new(Arc::clone(&snapshot), &table_name)
             .map_err(|e| DataFusionError::Plan(format!("{NAME}(): {e}")))?;
         let table_schema = table.schema();
         let Some(dim) = table_schema

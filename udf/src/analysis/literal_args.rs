@@ -28,7 +28,7 @@ pub fn literal_args(
         .collect()
 }
 
-/// Argument `index` as text, for the method name.
+/// The first of `args` (the call's second argument) as text: the method's name.
 pub fn method_arg(function: &str, args: &[ScalarValue], methods: &str) -> Result<String> {
     match args.first() {
         Some(

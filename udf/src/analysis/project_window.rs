@@ -26,7 +26,8 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "A position {x, y} on a 2-D map for each row's vector, computed over the rows of its \
          window partition; NULL for a NULL vector. pca: the two principal components \
          (centred). tsne: Barnes-Hut t-SNE (perplexity 30, seed 0, iterations 1000, metric \
-         'euclidean'|'cosine', learning_rate, theta 0.5), the same for a seed. Read the \
+         'euclidean'|'cosine', learning_rate, theta 0.5); it starts from PCA, so the map is \
+         the same on every run. Read the \
          coordinates as xy['x'] and xy['y'].",
         "project(vector, method [, parameter ...]) OVER ([PARTITION BY ...])",
     )

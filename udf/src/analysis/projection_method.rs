@@ -15,7 +15,11 @@ pub const TSNE_PARAMS: &[ParamSpec] = &[
         ParamKind::Number,
         "about how many neighbours each point keeps close; default 30, below the rows",
     ),
-    ParamSpec::optional("seed", ParamKind::Whole, "default 0"),
+    ParamSpec::optional(
+        "seed",
+        ParamKind::Whole,
+        "default 0; the map starts from PCA, so it is the same for every seed today",
+    ),
     ParamSpec::optional("iterations", ParamKind::Whole, "default 1000"),
     ParamSpec::optional(
         "metric",

@@ -121,9 +121,9 @@ fn parse(args: &[String]) -> Result<AnnOptions, String> {
 }
 
 /// Vectors read from a file: rows of equal length.
-struct Vectors {
-    dim: usize,
-    values: Vec<f32>,
+pub(crate) struct Vectors {
+    pub(crate) dim: usize,
+    pub(crate) values: Vec<f32>,
 }
 
 impl Vectors {
@@ -282,7 +282,8 @@ fn synthetic(rows: usize, dim: usize, clusters: usize, queries: usize) -> (Vecto
     (base, query)
 }
 
-fn load_table(db: &reeldb::Database, base: &Vectors) -> Result<(), BoxError> {
+/// Loads `base` as table `t (id, v)`.
+pub(crate) fn load_table(db: &reeldb::Database, base: &Vectors) -> Result<(), BoxError> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, false),
         Field::new("v", vector_type(base.dim as i32), false),

@@ -16,11 +16,8 @@
 //! labellings (for t-SNE: the trustworthiness of both maps, 10 neighbours).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{FixedSizeListArray, Float32Array, Int64Array, RecordBatch};
-use arrow::datatypes::{DataType, Field, Schema};
 use reeldb_engine::cluster::dbscan::{DbscanParams, dbscan};
 use reeldb_engine::cluster::hdbscan::{HdbscanParams, hdbscan};
 use reeldb_engine::cluster::kmeans::{KMeansParams, kmeans};
@@ -29,8 +26,9 @@ use reeldb_engine::cluster::quality::adjusted_rand_index;
 use reeldb_engine::cluster::{NOISE, Points, SeededRng};
 use reeldb_engine::projection::trustworthiness::trustworthiness;
 use reeldb_engine::projection::tsne::{TsneParams, tsne};
-use reeldb_engine::vector::{vector_item_field, vector_type};
 use serde_json::{Value, json};
+
+use crate::ann::Vectors;
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -97,7 +95,7 @@ fn parse(args: &[String]) -> Result<ClusterOptions, String> {
     Ok(options)
 }
 
-/// `rows` vectors drawn from `clusters` blobs, and the blob of each.
+/// `rows` vectors drawn from `clusters` blobs, row after row.
 fn mixture(rows: usize, dim: usize, clusters: usize) -> Vec<f32> {
     let mut rng = SeededRng::new(2026);
     let centres: Vec<f32> = (0..clusters * dim).map(|_| rng.normal() as f32).collect();
@@ -179,30 +177,11 @@ fn load_table(dir: &Path, values: &[f32], dim: usize) -> Result<reeldb::Database
         std::fs::remove_dir_all(&path)?;
     }
     let db = reeldb::Database::open(&path)?;
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, false),
-        Field::new("v", vector_type(dim as i32), false),
-    ]));
-    let mut txn = db.engine().begin_write()?;
-    txn.create_table("t", &schema)?;
-    let rows = values.len() / dim;
-    for start in (0..rows).step_by(8192) {
-        let end = (start + 8192).min(rows);
-        let batch = RecordBatch::try_new(
-            Arc::clone(&schema),
-            vec![
-                Arc::new(Int64Array::from_iter_values(start as i64..end as i64)),
-                Arc::new(FixedSizeListArray::new(
-                    Arc::new(vector_item_field()),
-                    dim as i32,
-                    Arc::new(Float32Array::from(values[start * dim..end * dim].to_vec())),
-                    None,
-                )),
-            ],
-        )?;
-        txn.append("t", &batch)?;
-    }
-    txn.commit()?;
+    let vectors = Vectors {
+        dim,
+        values: values.to_vec(),
+    };
+    crate::ann::load_table(&db, &vectors)?;
     Ok(db)
 }
 
