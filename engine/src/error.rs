@@ -241,6 +241,18 @@ pub enum Error {
     Internal(String),
 }
 
+impl From<reeldb_linalg::Error> for Error {
+    fn from(error: reeldb_linalg::Error) -> Self {
+        match error {
+            reeldb_linalg::Error::InvalidArgument(message) => Error::InvalidArgument(message),
+            reeldb_linalg::Error::Internal(message) => Error::Internal(message),
+            // `reeldb_linalg::Error` is non-exhaustive: a variant added there is a bug until
+            // it is mapped here.
+            other => Error::Internal(format!("unmapped error from the vector maths: {other}")),
+        }
+    }
+}
+
 impl Error {
     /// An [`Error::Io`] for `path`.
     pub fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {

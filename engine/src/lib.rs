@@ -38,26 +38,24 @@
 //! Do it in one [`WriteTransaction`]: read from `txn.base()`, append and remove files, commit.
 //! Never modify or delete a file a manifest references; vacuum is the only deleter of those.
 
-pub mod cluster;
 mod conform;
 mod crash;
 mod data_file;
 mod database;
-pub mod distance;
 mod error;
 mod file_lock;
 mod fs;
+pub mod index;
 mod layout;
 mod maintenance;
 mod manifest;
 mod model_store;
-pub mod projection;
+mod names;
 mod recent;
 mod snapshot;
 mod transaction;
 pub mod vector;
 mod vector_file;
-mod vector_index;
 mod vector_search;
 
 pub use conform::conform_batch;
@@ -66,13 +64,16 @@ pub use crash::set_crash_hook;
 pub use data_file::{read_data_file, writer_properties};
 pub use database::{Database, DatabaseBuilder, DatabaseOptions};
 pub use error::{Error, Result};
+pub use index::IndexSpec;
+pub use index::hnsw::{SEQUENTIAL_BUILD_BELOW, VectorIndex};
 pub use maintenance::{CompactionReport, VacuumReport};
 pub use manifest::{
     ColumnEntry, DataFileEntry, IndexFileEntry, Manifest, ModelEntry, TableEntry, VectorIndexEntry,
 };
-pub use model_store::{ModelFiles, check_model_files};
+pub use model_store::{
+    BUILTIN_MODEL, BUILTIN_MODEL_DIM, ModelDescription, ModelFiles, check_model_files,
+};
 pub use snapshot::Snapshot;
-pub use transaction::{BUILTIN_MODEL, BUILTIN_MODEL_DIM, ModelDescription, WriteTransaction};
+pub use transaction::WriteTransaction;
 pub use vector_file::VectorFile;
-pub use vector_index::{IndexSpec, SEQUENTIAL_BUILD_BELOW, VectorIndex};
 pub use vector_search::{SearchHit, SearchMode, SearchPath, SearchRequest, SearchResult};

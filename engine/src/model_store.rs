@@ -1,5 +1,6 @@
-//! The files of stored models: copied into the database when a model is added, checked before
-//! they are loaded.
+//! Stored models: what a caller says about a model it adds ([`ModelDescription`]), the checks
+//! of its name and of the columns that record it, and its files, copied into the database when
+//! it is added and checked before they are loaded.
 //!
 //! A model is stored as a directory `models/<name>-<version>/` holding copies of the files it
 //! was added from. Copying (rather than remembering where the files were) keeps a database
@@ -13,7 +14,102 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::manifest::{IndexFileEntry, ModelEntry};
+use crate::manifest::{IndexFileEntry, Manifest, ModelEntry};
+use crate::names::validate_model_name;
+
+/// What the caller says about a model it adds; see [`WriteTransaction::add_model`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelDescription {
+    /// The name it is known by in SQL.
+    pub name: String,
+    /// What it embeds (`image`, `text`, `image+text`) or does (`face-detector`).
+    pub kind: String,
+    /// The layout of its files (`clip`, `sentence-transformer`, ...).
+    pub layout: String,
+    /// The dimension of its vectors (0 for a model that makes none).
+    pub dim: u32,
+    /// Layout-specific settings.
+    pub config: serde_json::Value,
+}
+
+/// The name of the built-in image model, which needs no files and always exists.
+pub const BUILTIN_MODEL: &str = "builtin";
+
+/// The length of the built-in model's vectors (the udf crate, which computes them, checks
+/// that it agrees at compile time).
+pub const BUILTIN_MODEL_DIM: usize = 276;
+
+/// Checks that `name` can name a new model of the catalog `manifest`.
+pub(crate) fn check_new_model_name(manifest: &Manifest, name: &str) -> Result<()> {
+    validate_model_name(name)?;
+    if manifest.model(name).is_some() {
+        return Err(Error::ModelExists {
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Copies `files` into `relative_dir` of the database at `root` and returns the entry that
+/// records the model described by `description`.
+pub(crate) fn store_model(
+    root: &Path,
+    relative_dir: String,
+    description: ModelDescription,
+    files: &ModelFiles,
+) -> Result<ModelEntry> {
+    let stored = store_model_files(&root.join(&relative_dir), files)?;
+    Ok(ModelEntry {
+        name: description.name,
+        kind: description.kind,
+        layout: description.layout,
+        dim: description.dim,
+        config: description.config,
+        dir: relative_dir,
+        files: stored.files,
+        sha256: stored.sha256,
+    })
+}
+
+/// Adds `entry` to the catalog, which keeps its models sorted by name.
+pub(crate) fn insert_model(manifest: &mut Manifest, entry: ModelEntry) {
+    let position = manifest.models.partition_point(|m| m.name < entry.name);
+    manifest.models.insert(position, entry);
+}
+
+/// The length of the vectors model `name` makes (0 for a model that makes none).
+pub(crate) fn model_dimension(manifest: &Manifest, name: &str) -> Result<usize> {
+    if name == BUILTIN_MODEL {
+        return Ok(BUILTIN_MODEL_DIM);
+    }
+    manifest
+        .model(name)
+        .map(|model| model.dim as usize)
+        .ok_or_else(|| Error::ModelNotFound {
+            name: name.to_string(),
+        })
+}
+
+/// Checks that vector column `column`, of dimension `dim`, can hold the vectors of model
+/// `name`, which makes vectors of dimension `model_dim`.
+pub(crate) fn check_column_takes_model(
+    name: &str,
+    model_dim: usize,
+    column: &str,
+    dim: usize,
+) -> Result<()> {
+    if model_dim == dim {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument(if model_dim == 0 {
+        format!("model '{name}' makes no vectors, so column '{column}' cannot record it")
+    } else {
+        format!(
+            "model '{name}' makes {model_dim}-dimensional vectors and column '{column}' \
+             holds {dim}-dimensional ones; they cannot be from that model"
+        )
+    }))
+}
 
 /// The files a model is added from: each source path, and the name its copy gets inside the
 /// model's directory (a plain file name, unique within the model).
@@ -31,14 +127,14 @@ impl ModelFiles {
 }
 
 /// The stored copies of a model's files.
-pub(crate) struct StoredModel {
+struct StoredModel {
     pub files: Vec<IndexFileEntry>,
     pub sha256: String,
 }
 
 /// Copies `files` into the new directory `dir` (which must not exist yet, or is a left-over
 /// of a crashed transaction), syncing each file and the directory.
-pub(crate) fn store_model_files(dir: &Path, files: &ModelFiles) -> Result<StoredModel> {
+fn store_model_files(dir: &Path, files: &ModelFiles) -> Result<StoredModel> {
     if files.files.is_empty() {
         return Err(Error::InvalidArgument(
             "a stored model needs at least one file".into(),

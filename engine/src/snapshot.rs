@@ -14,7 +14,10 @@ use arrow::datatypes::SchemaRef;
 use crate::error::{Error, Result};
 use crate::file_lock::FileLock;
 use crate::layout::{MANIFEST_DIR, manifest_path, parse_manifest_name};
-use crate::manifest::{DataFileEntry, Manifest, ModelEntry, TableEntry};
+use crate::manifest::{DataFileEntry, Manifest, ModelEntry, TableEntry, VectorIndexEntry};
+use crate::vector::vector_column;
+use crate::vector_file::{VectorFile, open_vector_file};
+use crate::vector_search::{self, SearchRequest, SearchResult};
 
 /// A committed version of the database.
 #[derive(Debug)]
@@ -153,6 +156,30 @@ impl Snapshot {
             ));
         }
         Ok(())
+    }
+
+    /// The flat vector file of vector column `column` of `file`, a data file of table
+    /// `table`: the column's vectors, memory-mapped (built first if missing or stale; with
+    /// `cache` false, as for a read-only database, built in memory only).
+    pub fn vector_file(
+        &self,
+        table: &str,
+        file: &DataFileEntry,
+        column: &str,
+        cache: bool,
+    ) -> Result<Arc<VectorFile>> {
+        let (dim, position) = vector_column(self.table(table)?, column)?;
+        open_vector_file(self.root(), file, position, dim, cache)
+    }
+
+    /// The vector index named `name`, if the snapshot has it.
+    pub fn vector_index(&self, name: &str) -> Option<(&TableEntry, &VectorIndexEntry)> {
+        self.manifest().index(name)
+    }
+
+    /// Runs a top-k search; see [`SearchRequest`].
+    pub fn vector_search(&self, request: &SearchRequest<'_>) -> Result<SearchResult> {
+        vector_search::search(self, request)
     }
 }
 

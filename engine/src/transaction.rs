@@ -26,14 +26,20 @@ use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::file_lock::FileLock;
 use crate::fs::{create_dir_durably, sync_dir, write_atomically_then};
+use crate::index::IndexSpec;
+use crate::index::hnsw::build_index;
 use crate::layout::{data_file_path, manifest_path, model_dir, table_dir};
 use crate::manifest::{
     ColumnEntry, DataFileEntry, Manifest, ModelEntry, TableEntry, VectorIndexEntry,
     encode_data_type,
 };
-use crate::model_store::{ModelFiles, store_model_files};
+use crate::model_store::{
+    BUILTIN_MODEL, ModelDescription, ModelFiles, check_column_takes_model, check_new_model_name,
+    insert_model, model_dimension, store_model,
+};
+use crate::names::validate_table_name;
 use crate::snapshot::{Snapshot, table_not_found};
-use crate::vector::{MODEL_METADATA_KEY, vector_dimension, vector_type};
+use crate::vector::{MODEL_METADATA_KEY, vector_column, vector_dimension, vector_type};
 
 /// A write transaction; see the module documentation.
 pub struct WriteTransaction {
@@ -226,6 +232,41 @@ impl WriteTransaction {
         self.manifest.version
     }
 
+    /// Builds the vector index `spec` over every row of `table` (those appended in this
+    /// transaction included) and adds it to the manifest this transaction publishes.
+    pub fn create_vector_index(&mut self, table: &str, spec: &IndexSpec) -> Result<()> {
+        if let Some((owner, _)) = self.manifest().index(&spec.name) {
+            return Err(Error::IndexExists {
+                name: spec.name.clone(),
+                table: owner.name.clone(),
+            });
+        }
+        self.finish_open_files()?;
+        let entry = build_index(self.base().root(), self.table(table)?, spec, self.version())?;
+        self.add_vector_index(table, entry)
+    }
+
+    /// Rebuilds every vector index of `table` whose covered files are no longer exactly the
+    /// table's files, so that rows added since the build are in the graph and deleted rows
+    /// are gone from it. Returns the number of indexes rebuilt.
+    pub fn refresh_vector_indexes(&mut self, table: &str) -> Result<usize> {
+        self.finish_open_files()?;
+        let entry = self.table(table)?.clone();
+        let mut rebuilt = 0;
+        for index in &entry.indexes {
+            let current: Vec<&str> = entry.files.iter().map(|f| f.path.as_str()).collect();
+            let covered: Vec<&str> = index.covered.iter().map(String::as_str).collect();
+            if current == covered {
+                continue;
+            }
+            let spec = IndexSpec::of_entry(index)?;
+            let built = build_index(self.base().root(), &entry, &spec, self.version())?;
+            self.replace_vector_index(built)?;
+            rebuilt += 1;
+        }
+        Ok(rebuilt)
+    }
+
     /// Adds a built vector index to table `table`. The index name must be unused in the
     /// database.
     pub fn add_vector_index(&mut self, table: &str, index: VectorIndexEntry) -> Result<()> {
@@ -283,30 +324,12 @@ impl WriteTransaction {
         description: ModelDescription,
         files: &ModelFiles,
     ) -> Result<ModelEntry> {
-        validate_model_name(&description.name)?;
-        if self.manifest.model(&description.name).is_some() {
-            return Err(Error::ModelExists {
-                name: description.name,
-            });
-        }
+        check_new_model_name(&self.manifest, &description.name)?;
         let relative_dir = model_dir(&description.name, self.manifest.version);
+        // Recorded first, so that a copy that fails half-way is removed on rollback.
         self.created_dirs.push(relative_dir.clone());
-        let stored = store_model_files(&self.db.path().join(&relative_dir), files)?;
-        let entry = ModelEntry {
-            name: description.name,
-            kind: description.kind,
-            layout: description.layout,
-            dim: description.dim,
-            config: description.config,
-            dir: relative_dir,
-            files: stored.files,
-            sha256: stored.sha256,
-        };
-        let position = self
-            .manifest
-            .models
-            .partition_point(|m| m.name < entry.name);
-        self.manifest.models.insert(position, entry.clone());
+        let entry = store_model(self.db.path(), relative_dir, description, files)?;
+        insert_model(&mut self.manifest, entry.clone());
         self.changed = true;
         Ok(entry)
     }
@@ -334,48 +357,20 @@ impl WriteTransaction {
         column: &str,
         model: Option<&str>,
     ) -> Result<()> {
-        let model_dim = match model {
-            None => None,
-            Some(BUILTIN_MODEL) => Some(BUILTIN_MODEL_DIM),
-            Some(name) => Some(
-                self.manifest
-                    .model(name)
-                    .ok_or_else(|| Error::ModelNotFound {
-                        name: name.to_string(),
-                    })?
-                    .dim as usize,
-            ),
-        };
+        let model_dim = model
+            .map(|name| model_dimension(&self.manifest, name))
+            .transpose()?;
+        let (dim, _) = vector_column(self.table(table)?, column)?;
+        if let (Some(name), Some(model_dim)) = (model, model_dim) {
+            check_column_takes_model(name, model_dim, column, dim)?;
+        }
         let id = self.table(table)?.id;
         let entry = self.table_mut(id)?;
-        let schema = entry.schema()?;
-        let not_vector = |reason: String| Error::NotAVectorColumn {
-            table: table.to_string(),
-            column: column.to_string(),
-            reason,
-        };
-        let dim = match schema.field_with_name(column) {
-            Err(_) => return Err(not_vector("does not exist".into())),
-            Ok(field) => vector_dimension(field.data_type())
-                .ok_or_else(|| not_vector(format!("is {}, not a vector", field.data_type())))?,
-        };
-        if let (Some(name), Some(model_dim)) = (model, model_dim)
-            && model_dim != dim
-        {
-            return Err(Error::InvalidArgument(if model_dim == 0 {
-                format!("model '{name}' makes no vectors, so column '{column}' cannot record it")
-            } else {
-                format!(
-                    "model '{name}' makes {model_dim}-dimensional vectors and column '{column}' \
-                     holds {dim}-dimensional ones; they cannot be from that model"
-                )
-            }));
-        }
         let slot = entry
             .columns
             .iter_mut()
             .find(|c| c.name == column)
-            .ok_or_else(|| not_vector("does not exist".into()))?;
+            .ok_or_else(|| Error::Internal(format!("vector column '{column}' vanished")))?;
         slot.model = model.map(str::to_string);
         self.changed = true;
         Ok(())
@@ -472,67 +467,6 @@ impl Drop for WriteTransaction {
             let _ = std::fs::remove_dir_all(self.db.path().join(dir));
         }
     }
-}
-
-/// What the caller says about a model it adds; see [`WriteTransaction::add_model`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelDescription {
-    /// The name it is known by in SQL.
-    pub name: String,
-    /// What it embeds (`image`, `text`, `image+text`) or does (`face-detector`).
-    pub kind: String,
-    /// The layout of its files (`clip`, `sentence-transformer`, ...).
-    pub layout: String,
-    /// The dimension of its vectors (0 for a model that makes none).
-    pub dim: u32,
-    /// Layout-specific settings.
-    pub config: serde_json::Value,
-}
-
-/// The name of the built-in image model, which needs no files and always exists.
-pub const BUILTIN_MODEL: &str = "builtin";
-
-/// The length of the built-in model's vectors (the udf crate, which computes them, checks
-/// that it agrees at compile time).
-pub const BUILTIN_MODEL_DIM: usize = 276;
-
-fn validate_model_name(name: &str) -> Result<()> {
-    let invalid = |reason: &str| {
-        Error::InvalidArgument(format!(
-            "model name '{name}' {reason}; use letters, digits, '-', '_' and '.'"
-        ))
-    };
-    if name.is_empty() || name.len() > 128 {
-        return Err(invalid("must have 1 to 128 characters"));
-    }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        || name.starts_with('.')
-    {
-        return Err(invalid("has a character models cannot use in their names"));
-    }
-    if name == BUILTIN_MODEL {
-        return Err(invalid("is reserved for the built-in image model"));
-    }
-    Ok(())
-}
-
-fn validate_table_name(name: &str) -> Result<()> {
-    let invalid = |reason: &str| Error::InvalidTableName {
-        name: name.to_string(),
-        reason: reason.to_string(),
-    };
-    if name.is_empty() {
-        return Err(invalid("the name is empty"));
-    }
-    if name.len() > 255 {
-        return Err(invalid("the name is longer than 255 bytes"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(invalid("the name contains a control character"));
-    }
-    Ok(())
 }
 
 fn table_columns(table: &str, schema: &Schema) -> Result<Vec<ColumnEntry>> {

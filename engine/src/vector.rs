@@ -10,6 +10,7 @@ use arrow::array::{Array, AsArray, FixedSizeListArray};
 use arrow::datatypes::{DataType, Field, Float32Type};
 
 use crate::error::{Error, Result};
+use crate::manifest::TableEntry;
 
 /// The Arrow field-metadata key under which a vector's model is named: on a table's vector
 /// column when the column records one, and on the result of `embed()` and `embed_image()`.
@@ -82,6 +83,31 @@ pub fn check_finite(column: &str, array: &FixedSizeListArray, first_row: u64) ->
         }
     }
     Ok(())
+}
+
+/// The dimension and position of vector column `column` of `table`; an error that names the
+/// table's columns if there is no such column, or says its type if it holds no vectors.
+pub(crate) fn vector_column(table: &TableEntry, column: &str) -> Result<(usize, usize)> {
+    let not_vector = |reason: String| Error::NotAVectorColumn {
+        table: table.name.clone(),
+        column: column.to_string(),
+        reason,
+    };
+    let schema = table.schema()?;
+    let (position, field) = schema.column_with_name(column).ok_or_else(|| {
+        let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        not_vector(format!(
+            "does not exist; its columns are {}",
+            names.join(", ")
+        ))
+    })?;
+    let dim = vector_dimension(field.data_type()).ok_or_else(|| {
+        not_vector(format!(
+            "is {}, not a vector column (VECTOR(n))",
+            field.data_type()
+        ))
+    })?;
+    Ok((dim, position))
 }
 
 #[cfg(test)]

@@ -50,8 +50,8 @@ use arrow::datatypes::Float32Type;
 use memmap2::Mmap;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use reeldb_linalg::distance::norm;
 
-use crate::distance::norm;
 use crate::error::{Error, Result};
 use crate::layout::VECTOR_DIR;
 use crate::manifest::DataFileEntry;

@@ -7,17 +7,19 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::fmt;
 use std::sync::Arc;
 
 use arrow::buffer::BooleanBuffer;
 use rayon::prelude::*;
+use reeldb_linalg::distance::{Metric, cosine_distance, dot, l1, norm, squared_l2};
 
-use crate::distance::{Metric, cosine_distance, dot, l1, norm, squared_l2};
 use crate::error::{Error, Result};
-use crate::manifest::{DataFileEntry, TableEntry, VectorIndexEntry};
+use crate::index::hnsw::VectorIndex;
+use crate::manifest::TableEntry;
 use crate::snapshot::Snapshot;
+use crate::vector::vector_column;
 use crate::vector_file::{VectorFile, open_vector_file};
-use crate::vector_index::{VectorIndex, vector_column};
 
 /// Rows scored per task of an exact scan.
 const ROWS_PER_TASK: usize = 16 * 1024;
@@ -50,7 +52,7 @@ pub struct SearchRequest<'a> {
 }
 
 /// How a search runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SearchMode {
     /// Scan every vector.
     Exact,
@@ -61,6 +63,22 @@ pub enum SearchMode {
         /// `ef_search`, or `None` for the index's default.
         ef_search: Option<usize>,
     },
+}
+
+impl fmt::Display for SearchMode {
+    /// As EXPLAIN shows it: `search=exact`, or `index=NAME [ef_search=N]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SearchMode::Exact => write!(f, "search=exact"),
+            SearchMode::Index { name, ef_search } => {
+                write!(f, "index={name}")?;
+                match ef_search {
+                    Some(ef) => write!(f, " ef_search={ef}"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
 }
 
 /// A row found by a search.
@@ -85,6 +103,24 @@ pub struct SearchResult {
     pub path: SearchPath,
 }
 
+impl SearchResult {
+    /// The rows SQL's `ORDER BY score LIMIT k` picks, in that order, as `(file, row,
+    /// distance)`: the rows whose score is NULL (no distance) first when `nulls_first` (SQL's
+    /// default for `DESC`), after the others otherwise.
+    pub fn ranked(&self, k: usize, nulls_first: bool) -> Vec<(usize, usize, Option<f32>)> {
+        let hits = self
+            .hits
+            .iter()
+            .map(|hit| (hit.file, hit.row, Some(hit.distance)));
+        let nulls = self.null_rows.iter().map(|&(file, row)| (file, row, None));
+        if nulls_first {
+            nulls.chain(hits).take(k).collect()
+        } else {
+            hits.chain(nulls).take(k).collect()
+        }
+    }
+}
+
 /// How a search actually ran.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum SearchPath {
@@ -103,87 +139,74 @@ pub enum SearchPath {
     ExactBecauseSelective,
 }
 
-impl Snapshot {
-    /// The flat vector file of vector column `column` of `file`, a data file of table
-    /// `table`: the column's vectors, memory-mapped (built first if missing or stale; with
-    /// `cache` false, as for a read-only database, built in memory only).
-    pub fn vector_file(
-        &self,
-        table: &str,
-        file: &DataFileEntry,
-        column: &str,
-        cache: bool,
-    ) -> Result<Arc<VectorFile>> {
-        let (dim, position) = vector_column(self.table(table)?, column)?;
-        open_vector_file(self.root(), file, position, dim, cache)
+/// Runs the top-k search `request` over `snapshot`; see [`Snapshot::vector_search`].
+pub(crate) fn search(snapshot: &Snapshot, request: &SearchRequest<'_>) -> Result<SearchResult> {
+    let table = snapshot.table(request.table)?;
+    let (dim, position) = vector_column(table, request.column)?;
+    if request.query.len() != dim {
+        return Err(Error::InvalidArgument(format!(
+            "the query vector has {} values, but column '{}' holds vectors of dimension {dim}",
+            request.query.len(),
+            request.column
+        )));
     }
-
-    /// The vector index named `name`, if the snapshot has it.
-    pub fn vector_index(&self, name: &str) -> Option<(&TableEntry, &VectorIndexEntry)> {
-        self.manifest().index(name)
+    if let Some(filter) = request.filter
+        && filter.len() != table.files.len()
+    {
+        return Err(Error::Internal(format!(
+            "a search filter for {} files on a table of {}",
+            filter.len(),
+            table.files.len()
+        )));
     }
-
-    /// Runs a top-k search; see [`SearchRequest`].
-    pub fn vector_search(&self, request: &SearchRequest<'_>) -> Result<SearchResult> {
-        let table = self.table(request.table)?;
-        let (dim, position) = vector_column(table, request.column)?;
-        if request.query.len() != dim {
-            return Err(Error::InvalidArgument(format!(
-                "the query vector has {} values, but column '{}' holds vectors of dimension {dim}",
-                request.query.len(),
-                request.column
-            )));
-        }
-        if let Some(filter) = request.filter
-            && filter.len() != table.files.len()
-        {
-            return Err(Error::Internal(format!(
-                "a search filter for {} files on a table of {}",
-                filter.len(),
-                table.files.len()
-            )));
-        }
-        let files = table
-            .files
-            .par_iter()
-            .map(|f| open_vector_file(self.root(), f, position, dim, request.cache_vector_files))
-            .collect::<Result<Vec<_>>>()?;
-        let scorer = Scorer::new(request.metric, request.query);
-        let matches = |file: usize, row: usize| match request.filter {
-            None => true,
-            Some(filter) => filter[file].as_ref().is_none_or(|mask| mask.value(row)),
-        };
-        let null_rows = null_rows(&files, &scorer, request.k, &matches);
-        if request.k == 0 || !scorer.defined() {
-            // No row has a score: every matching row's similarity is NULL.
-            return Ok(SearchResult {
-                hits: Vec::new(),
-                null_rows,
-                path: SearchPath::Exact,
-            });
-        }
-        let all_files: Vec<usize> = (0..files.len()).collect();
-        let (hits, path) = match &request.mode {
-            SearchMode::Exact => (
-                exact_top_k(&files, &all_files, &scorer, request.k, &matches),
-                SearchPath::Exact,
-            ),
-            SearchMode::Index { name, ef_search } => {
-                let (_, entry) = self
-                    .vector_index(name)
-                    .ok_or_else(|| Error::IndexNotFound { name: name.clone() })?;
-                let index = VectorIndex::load(self.root(), entry)?;
-                indexed_top_k(
-                    table, &files, &index, &scorer, request, *ef_search, &matches,
-                )
-            }
-        };
-        Ok(SearchResult {
-            hits,
-            null_rows,
-            path,
+    let files = table
+        .files
+        .par_iter()
+        .map(|f| {
+            open_vector_file(
+                snapshot.root(),
+                f,
+                position,
+                dim,
+                request.cache_vector_files,
+            )
         })
+        .collect::<Result<Vec<_>>>()?;
+    let scorer = Scorer::new(request.metric, request.query);
+    let matches = |file: usize, row: usize| match request.filter {
+        None => true,
+        Some(filter) => filter[file].as_ref().is_none_or(|mask| mask.value(row)),
+    };
+    let null_rows = null_rows(&files, &scorer, request.k, &matches);
+    if request.k == 0 || !scorer.defined() {
+        // No row has a score: every matching row's similarity is NULL.
+        return Ok(SearchResult {
+            hits: Vec::new(),
+            null_rows,
+            path: SearchPath::Exact,
+        });
     }
+    let all_files: Vec<usize> = (0..files.len()).collect();
+    let (hits, path) = match &request.mode {
+        SearchMode::Exact => (
+            exact_top_k(&files, &all_files, &scorer, request.k, &matches),
+            SearchPath::Exact,
+        ),
+        SearchMode::Index { name, ef_search } => {
+            let (_, entry) = snapshot
+                .vector_index(name)
+                .ok_or_else(|| Error::IndexNotFound { name: name.clone() })?;
+            let index = VectorIndex::load(snapshot.root(), entry)?;
+            indexed_top_k(
+                table, &files, &index, &scorer, request, *ef_search, &matches,
+            )
+        }
+    };
+    Ok(SearchResult {
+        hits,
+        null_rows,
+        path,
+    })
 }
 
 /// Scores rows against one query. The score is the metric's distance.

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use arrow::array::{FixedSizeListArray, Float32Array, Int64Array, RecordBatch};
 use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::{DataType, Field, Schema};
-use reeldb_engine::distance::Metric;
 use reeldb_engine::vector::{vector_item_field, vector_type};
 use reeldb_engine::{
     Database, IndexSpec, SearchMode, SearchPath, SearchRequest, SearchResult, Snapshot,
 };
+use reeldb_linalg::distance::Metric;
 
 /// SplitMix64: a small seeded generator, so the data is the same on every run.
 struct Rng(u64);

@@ -9,11 +9,11 @@ use std::path::Path;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Float64Type, Int64Type};
-use reeldb_engine::cluster::Points;
-use reeldb_engine::cluster::dbscan::{DbscanParams, dbscan};
-use reeldb_engine::cluster::kmeans::{KMeansInit, KMeansParams, kmeans};
-use reeldb_engine::cluster::neighbours::ClusterMetric;
-use reeldb_engine::projection::trustworthiness::trustworthiness;
+use reeldb_linalg::Points;
+use reeldb_linalg::cluster::dbscan::{DbscanParams, dbscan};
+use reeldb_linalg::cluster::kmeans::{KMeansInit, KMeansParams, kmeans};
+use reeldb_linalg::neighbours::ClusterMetric;
+use reeldb_linalg::projection::trustworthiness::trustworthiness;
 use reeldb_tests::{rows, sql, sql_error};
 use serde_json::Value;
 
@@ -183,7 +183,7 @@ fn kmeans_in_sql_finds_the_same_partition_for_a_seed() {
     let ours: Vec<i64> = first.into_iter().map(Option::unwrap).collect();
     // The blobs touch, so another start ends in a slightly different optimum, but the same
     // clusters in the main.
-    let ari = reeldb_engine::cluster::quality::adjusted_rand_index(&ours, &labels(&case["labels"]))
+    let ari = reeldb_linalg::cluster::quality::adjusted_rand_index(&ours, &labels(&case["labels"]))
         .unwrap();
     assert!(ari > 0.9, "adjusted Rand index {ari} against scikit-learn");
 }
@@ -212,7 +212,7 @@ fn hdbscan_agrees_with_scikit_learn() {
         .map(Option::unwrap)
         .collect();
         let theirs = labels(&case[expected]);
-        let ari = reeldb_engine::cluster::quality::adjusted_rand_index(&ours, &theirs).unwrap();
+        let ari = reeldb_linalg::cluster::quality::adjusted_rand_index(&ours, &theirs).unwrap();
         assert!(
             ari >= 0.99,
             "{call}: adjusted Rand index {ari} against scikit-learn"

@@ -15,8 +15,8 @@ use datafusion::catalog::{
     MemoryCatalogProvider, TableFunctionArgs, TableFunctionImpl, TableProvider,
 };
 use datafusion::common::{DataFusionError, Result, plan_err};
-use reeldb_engine::cluster::Points;
-use reeldb_engine::cluster::choose_k::{ChooseKParams, KScore, choose_k};
+use reeldb_linalg::Points;
+use reeldb_linalg::cluster::choose_k::{ChooseKParams, KScore, choose_k};
 use reeldb_udf::analysis::params::{ParamKind, ParamSpec, Params};
 
 use super::computed::ComputedTable;
@@ -185,6 +185,6 @@ fn score_partitions(
     Ok(RecordBatch::try_new(schema, columns)?)
 }
 
-fn external(error: reeldb_engine::Error) -> DataFusionError {
+fn external(error: reeldb_linalg::Error) -> DataFusionError {
     DataFusionError::Execution(format!("{NAME}(): {error}"))
 }

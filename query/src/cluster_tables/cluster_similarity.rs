@@ -18,8 +18,9 @@ use datafusion::catalog::{
 };
 use datafusion::common::{DataFusionError, Result, exec_err, plan_err};
 use rayon::prelude::*;
-use reeldb_engine::cluster::pair_similarity::top_mean_similarity;
-use reeldb_engine::cluster::{NOISE, Points};
+use reeldb_linalg::Points;
+use reeldb_linalg::cluster::NOISE;
+use reeldb_linalg::cluster::pair_similarity::top_mean_similarity;
 use reeldb_udf::analysis::params::{ParamKind, ParamSpec, Params};
 
 use super::computed::ComputedTable;

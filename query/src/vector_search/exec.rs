@@ -22,11 +22,10 @@ use datafusion::physical_plan::{
 };
 use futures::StreamExt;
 use rayon::prelude::*;
-use reeldb_engine::distance::Metric;
-use reeldb_engine::{SearchMode, SearchRequest};
+use reeldb_engine::SearchRequest;
 
-use super::node::{SearchChoice, VectorTopKNode};
-use super::rows::{fetch_rows, matching_rows};
+use super::node::VectorTopKNode;
+use super::rows::{DataFileFooters, fetch_rows, matching_rows};
 use crate::error::external;
 use crate::table::ReeldbTable;
 
@@ -149,127 +148,78 @@ fn run(
     filter_columns: &[usize],
     schema: &SchemaRef,
 ) -> Result<RecordBatch> {
-    let masks = filter_masks(&node.table.0, filter_columns, predicates)?;
-    let search = TopKSearch {
-        table: &node.table.0,
+    let files = DataFileFooters::new(&node.table.0)?;
+    let masks = filter_masks(&files, filter_columns, predicates)?;
+    let request = SearchRequest {
+        table: node.table.0.name(),
         column: &node.column,
         query: &node.query.0,
         metric: node.metric,
         k: node.k,
-        masks: masks.as_deref(),
-        search: &node.search,
+        filter: masks.as_deref(),
+        mode: node.search.clone(),
         cache_vector_files: node.cache_vector_files,
     };
-    let ranked = search.run(node.nulls_first)?;
+    let ranked = search_table(&node.table.0, &request, node.nulls_first)?;
     let projection: Vec<usize> = match &node.projection {
         Some(projection) => projection.clone(),
         None => (0..schema.fields().len()).collect(),
     };
-    ranked.fetch(&node.table.0, &projection, schema, node.cache_vector_files)
+    ranked.fetch(
+        &files,
+        node.table.0.name(),
+        &projection,
+        schema,
+        node.cache_vector_files,
+    )
 }
 
-/// Which rows of each data file of `table` satisfy every predicate (bound to a schema of the
+/// Which rows of each data file of `files` satisfy every predicate (bound to a schema of the
 /// table columns `filter_columns`); `None` when there are no predicates.
 pub fn filter_masks(
-    table: &ReeldbTable,
+    files: &DataFileFooters,
     filter_columns: &[usize],
     predicates: &[Arc<dyn PhysicalExpr>],
 ) -> Result<Option<Vec<Option<BooleanBuffer>>>> {
     if predicates.is_empty() {
         return Ok(None);
     }
-    let snapshot = table.snapshot();
-    let entry = snapshot.table(table.name()).map_err(external)?;
     // One file per task: reading and evaluating the filter columns is the cost.
-    let masks = entry
-        .files
-        .par_iter()
-        .map(|file| {
-            let path = snapshot.data_file_path(file);
-            matching_rows(&path, file, filter_columns, predicates).map(Some)
-        })
+    let masks = (0..files.len())
+        .into_par_iter()
+        .map(|index| matching_rows(files, index, filter_columns, predicates).map(Some))
         .collect::<Result<_>>()?;
     Ok(Some(masks))
-}
-
-/// One top-k search over a table, shared by [`VectorTopKExec`], the lateral operator and the
-/// `knn()` function.
-pub struct TopKSearch<'a> {
-    /// The table.
-    pub table: &'a ReeldbTable,
-    /// Its vector column.
-    pub column: &'a str,
-    /// The query vector.
-    pub query: &'a [f32],
-    /// The metric.
-    pub metric: Metric,
-    /// How many rows.
-    pub k: usize,
-    /// The rows of each data file that may be returned ([`filter_masks`]); `None`: all.
-    pub masks: Option<&'a [Option<BooleanBuffer>]>,
-    /// Index or exact.
-    pub search: &'a SearchChoice,
-    /// Whether flat vector files may be written.
-    pub cache_vector_files: bool,
 }
 
 /// The rows a search chose, nearest first: `(file, row, distance)`; NULL scores have no
 /// distance.
 pub struct RankedRows(pub Vec<(usize, usize, Option<f32>)>);
 
-impl TopKSearch<'_> {
-    /// Runs the search. The chosen rows are those SQL's `ORDER BY ... LIMIT k` picks: rows
-    /// with a NULL score first (`nulls_first`) or after the others.
-    pub fn run(&self, nulls_first: bool) -> Result<RankedRows> {
-        let snapshot = self.table.snapshot();
-        let mode = match self.search {
-            SearchChoice::Exact => SearchMode::Exact,
-            SearchChoice::Index { name, ef_search } => SearchMode::Index {
-                name: name.clone(),
-                ef_search: *ef_search,
-            },
-        };
-        let result = snapshot
-            .vector_search(&SearchRequest {
-                table: self.table.name(),
-                column: self.column,
-                query: self.query,
-                metric: self.metric,
-                k: self.k,
-                filter: self.masks,
-                mode,
-                cache_vector_files: self.cache_vector_files,
-            })
-            .map_err(external)?;
-        let hits = result
-            .hits
-            .iter()
-            .map(|hit| (hit.file, hit.row, Some(hit.distance)));
-        let nulls = result
-            .null_rows
-            .iter()
-            .map(|&(file, row)| (file, row, None));
-        Ok(RankedRows(if nulls_first {
-            nulls.chain(hits).take(self.k).collect()
-        } else {
-            hits.chain(nulls).take(self.k).collect()
-        }))
-    }
+/// Runs `request` over the snapshot `table` reads, shared by [`VectorTopKExec`], the lateral
+/// operator and the `knn()` function. The chosen rows are those SQL's `ORDER BY ... LIMIT k`
+/// picks: rows with a NULL score first (`nulls_first`) or after the others.
+pub fn search_table(
+    table: &ReeldbTable,
+    request: &SearchRequest<'_>,
+    nulls_first: bool,
+) -> Result<RankedRows> {
+    let result = table.snapshot().vector_search(request).map_err(external)?;
+    Ok(RankedRows(result.ranked(request.k, nulls_first)))
 }
 
 impl RankedRows {
-    /// Reads the rows from the data files of `table`, in rank order, with the table columns
-    /// `projection`, shaped as `schema`. `cache_vector_files`: whether flat vector files may
-    /// be written.
+    /// Reads the rows from `files`, the data files of table `table`, in rank order, with the
+    /// table columns `projection`, shaped as `schema`. `cache_vector_files`: whether flat
+    /// vector files may be written.
     pub fn fetch(
         &self,
-        table: &ReeldbTable,
+        files: &DataFileFooters,
+        table: &str,
         projection: &[usize],
         schema: &SchemaRef,
         cache_vector_files: bool,
     ) -> Result<RecordBatch> {
-        let snapshot = table.snapshot();
-        let entry = snapshot.table(table.name()).map_err(external)?;
         let mut by_file: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for &(file, row, _) in &self.0 {
             by_file.entry(file).or_default().push(row);
@@ -286,9 +236,9 @@ impl RankedRows {
                 offset += 1;
             }
             batches.push(fetch_rows(
-                snapshot,
-                table.name(),
-                &entry.files[file],
+                files,
+                table,
+                file,
                 &rows,
                 projection,
                 schema,

@@ -28,13 +28,14 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PhysicalExpr, PlanProperties, collect,
 };
-use reeldb_engine::distance::Metric;
 use reeldb_engine::vector::vector_dimension;
+use reeldb_engine::{SearchMode, SearchRequest};
+use reeldb_linalg::distance::Metric;
 use reeldb_udf::vector_arg::{VectorColumn, constant_vector};
 
-use super::exec::{TopKSearch, one_batch_properties};
-use super::node::SearchChoice;
+use super::exec::{one_batch_properties, search_table};
 use super::options::ReeldbOptions;
+use super::rows::DataFileFooters;
 use super::rule::choose_search;
 use crate::catalog::bound_snapshot;
 use crate::table::ReeldbTable;
@@ -219,7 +220,7 @@ struct KnnCall {
     dim: usize,
     k: usize,
     metric: Metric,
-    search: SearchChoice,
+    search: SearchMode,
     cache_vector_files: bool,
     /// The table's columns, `_distance` and `_similarity`.
     schema: SchemaRef,
@@ -374,23 +375,24 @@ impl KnnCall {
     /// The nearest rows to `query` with all of `self.schema`'s columns, nearest first. Rows
     /// whose score is NULL are not neighbours and are left out.
     fn run(&self, query: &[f32]) -> Result<RecordBatch> {
-        let search = TopKSearch {
-            table: &self.table,
+        let request = SearchRequest {
+            table: self.table.name(),
             column: &self.column,
             query,
             metric: self.metric,
             k: self.k,
-            masks: None,
-            search: &self.search,
+            filter: None,
+            mode: self.search.clone(),
             cache_vector_files: self.cache_vector_files,
         };
-        let mut ranked = search.run(false)?;
+        let mut ranked = search_table(&self.table, &request, false)?;
         ranked.0.retain(|(_, _, distance)| distance.is_some());
         let distances: Vec<f32> = ranked.0.iter().filter_map(|(_, _, d)| *d).collect();
         let table_columns: Vec<usize> = (0..self.schema.fields().len() - 2).collect();
         let table_schema = Arc::new(self.schema.project(&table_columns)?);
         let rows = ranked.fetch(
-            &self.table,
+            &DataFileFooters::new(&self.table)?,
+            self.table.name(),
             &table_columns,
             &table_schema,
             self.cache_vector_files,

@@ -30,11 +30,13 @@ use datafusion::physical_plan::{
 };
 use futures::StreamExt;
 use rayon::prelude::*;
+use reeldb_engine::SearchRequest;
 use reeldb_engine::vector::vector_dimension;
 use reeldb_udf::vector_arg::VectorColumn;
 
-use super::exec::{RankedRows, TopKSearch, filter_masks};
+use super::exec::{RankedRows, filter_masks, search_table};
 use super::lateral_node::LateralVectorTopKNode;
+use super::rows::DataFileFooters;
 use crate::error::external;
 
 /// The rows of each data file that may be returned (see [`filter_masks`]).
@@ -56,6 +58,8 @@ pub struct LateralVectorTopKExec {
     properties: Arc<PlanProperties>,
     /// The uncorrelated filters' bitmap, shared by the partitions once one has computed it.
     masks: Arc<Mutex<Option<Arc<Masks>>>>,
+    /// The table's data files, opened once for the filters and every batch's row fetch.
+    files: Arc<Mutex<Option<Arc<DataFileFooters>>>>,
 }
 
 /// The bound expressions of a [`LateralVectorTopKExec`].
@@ -98,6 +102,7 @@ impl LateralVectorTopKExec {
             schema,
             properties,
             masks: Arc::new(Mutex::new(None)),
+            files: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -180,6 +185,7 @@ impl ExecutionPlan for LateralVectorTopKExec {
             correlated: self.correlated.clone(),
             schema: Arc::clone(&self.schema),
             masks: Arc::clone(&self.masks),
+            files: Arc::clone(&self.files),
         });
         let stream = input.then(move |batch| {
             let job = Arc::clone(&job);
@@ -211,11 +217,26 @@ struct LateralJob {
     correlated: Vec<Arc<dyn PhysicalExpr>>,
     schema: SchemaRef,
     masks: Arc<Mutex<Option<Arc<Masks>>>>,
+    files: Arc<Mutex<Option<Arc<DataFileFooters>>>>,
     /// The dimension of the table's vectors.
     dim: usize,
 }
 
 impl LateralJob {
+    /// The table's data files, opened by the first batch that reads one.
+    fn files(&self) -> Result<Arc<DataFileFooters>> {
+        let mut files = self
+            .files
+            .lock()
+            .map_err(|_| DataFusionError::Internal("a data file task panicked".into()))?;
+        if let Some(files) = files.as_ref() {
+            return Ok(Arc::clone(files));
+        }
+        let opened = Arc::new(DataFileFooters::new(&self.node.table.0)?);
+        *files = Some(Arc::clone(&opened));
+        Ok(opened)
+    }
+
     /// The uncorrelated filters' bitmap, computed by the first batch that needs it.
     fn masks(&self) -> Result<Arc<Masks>> {
         let mut masks = self
@@ -226,7 +247,7 @@ impl LateralJob {
             return Ok(Arc::clone(masks));
         }
         let computed = Arc::new(filter_masks(
-            &self.node.table.0,
+            &*self.files()?,
             &self.filter_columns,
             &self.predicates,
         )?);
@@ -326,17 +347,17 @@ impl LateralJob {
                 self.dim
             );
         }
-        let search = TopKSearch {
-            table: &node.table.0,
+        let request = SearchRequest {
+            table: node.table.0.name(),
             column: &node.column,
             query,
             metric: node.metric,
             k: ask,
-            masks,
-            search: &node.search,
+            filter: masks,
+            mode: node.search.clone(),
             cache_vector_files: node.cache_vector_files,
         };
-        search.run(node.nulls_first)
+        search_table(&node.table.0, &request, node.nulls_first)
     }
 
     /// The rows of `outer` at `outer_rows`, each joined with the table row at the same place
@@ -354,7 +375,8 @@ impl LateralJob {
                 .project(&(outer_columns..self.schema.fields().len()).collect::<Vec<_>>())?,
         );
         let inner = hits.fetch(
-            &node.table.0,
+            &*self.files()?,
+            node.table.0.name(),
             &node.projection,
             &inner_schema,
             node.cache_vector_files,

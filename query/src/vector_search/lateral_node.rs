@@ -14,9 +14,10 @@ use std::sync::Arc;
 
 use datafusion::common::{DFSchema, DFSchemaRef, Result, TableReference, internal_err};
 use datafusion::logical_expr::{Expr, LogicalPlan, UserDefinedLogicalNodeCore};
-use reeldb_engine::distance::Metric;
+use reeldb_engine::SearchMode;
+use reeldb_linalg::distance::Metric;
 
-use super::node::{SearchChoice, TableHandle};
+use super::node::TableHandle;
 
 /// See the module documentation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -48,7 +49,7 @@ pub struct LateralVectorTopKNode {
     /// Whether rows whose score is NULL rank first (SQL's default for DESC).
     pub nulls_first: bool,
     /// Index or exact scan.
-    pub search: SearchChoice,
+    pub search: SearchMode,
     /// Whether flat vector files may be written (false for read-only databases).
     pub cache_vector_files: bool,
     /// `input`'s columns, then the table columns `projection` qualified by `table_name`.

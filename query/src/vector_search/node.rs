@@ -13,38 +13,10 @@ use std::sync::Arc;
 
 use datafusion::common::{DFSchemaRef, Result, TableReference};
 use datafusion::logical_expr::{Expr, LogicalPlan, UserDefinedLogicalNodeCore};
-use reeldb_engine::distance::Metric;
+use reeldb_engine::SearchMode;
+use reeldb_linalg::distance::Metric;
 
 use crate::table::ReeldbTable;
-
-/// How the node searches.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SearchChoice {
-    /// An exact scan of the flat vector files.
-    Exact,
-    /// The named HNSW index with a candidate list size (`None`: the index's default).
-    Index {
-        /// The index name.
-        name: String,
-        /// ef_search, if the session or query set one.
-        ef_search: Option<usize>,
-    },
-}
-
-impl fmt::Display for SearchChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SearchChoice::Exact => write!(f, "search=exact"),
-            SearchChoice::Index { name, ef_search } => {
-                write!(f, "index={name}")?;
-                match ef_search {
-                    Some(ef) => write!(f, " ef_search={ef}"),
-                    None => Ok(()),
-                }
-            }
-        }
-    }
-}
 
 /// The table a node reads; compared by identity (one provider per table per statement).
 #[derive(Debug, Clone)]
@@ -113,7 +85,7 @@ pub struct VectorTopKNode {
     /// Whether rows whose score is NULL rank first (SQL's default for DESC).
     pub nulls_first: bool,
     /// Index or exact scan.
-    pub search: SearchChoice,
+    pub search: SearchMode,
     /// Whether flat vector files may be written (false for read-only databases).
     pub cache_vector_files: bool,
 }

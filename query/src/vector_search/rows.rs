@@ -2,8 +2,8 @@
 //! (by position) match a filter, and the rows at given positions.
 
 use std::fs::File;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanBufferBuilder, FixedSizeListArray, Float32Array, RecordBatch,
@@ -15,11 +15,14 @@ use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::{DataFusionError, Result};
 use datafusion::physical_plan::PhysicalExpr;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+};
 use reeldb_engine::vector::{vector_dimension, vector_item_field};
 use reeldb_engine::{DataFileEntry, Snapshot, VectorFile};
 
 use crate::error::external;
+use crate::table::ReeldbTable;
 
 fn parquet_error(path: &Path, e: impl std::fmt::Display) -> DataFusionError {
     DataFusionError::External(Box::new(reeldb_engine::Error::corrupt(
@@ -28,18 +31,92 @@ fn parquet_error(path: &Path, e: impl std::fmt::Display) -> DataFusionError {
     )))
 }
 
-/// Which rows of the data file at `path` satisfy every predicate. The predicates are bound
-/// to a schema of the table columns `columns` (ascending table positions); a NULL outcome
-/// counts as not satisfied, as in `WHERE`.
+/// The data files of one table of one snapshot, each one's Parquet footer read and parsed at
+/// most once: a search reads a file's filter columns ([`matching_rows`]) and later its chosen
+/// rows ([`fetch_rows`]), and both start from the file's metadata. (Each read opens its own
+/// handle: the `File` reader of `parquet` seeks, and handles duplicated from one share their
+/// offset, so sharing one between threads would race.)
+#[derive(Debug)]
+pub struct DataFileFooters {
+    snapshot: Arc<Snapshot>,
+    files: Vec<DataFileEntry>,
+    footers: Vec<OnceLock<ArrowReaderMetadata>>,
+}
+
+impl DataFileFooters {
+    /// Every data file of `table`'s table in its snapshot, in manifest order (the order of a
+    /// search's file positions).
+    pub fn new(table: &ReeldbTable) -> Result<Self> {
+        let snapshot = Arc::clone(table.snapshot());
+        let files = snapshot
+            .table(table.name())
+            .map_err(external)?
+            .files
+            .clone();
+        Ok(DataFileFooters {
+            footers: files.iter().map(|_| OnceLock::new()).collect(),
+            files,
+            snapshot,
+        })
+    }
+
+    /// The number of data files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether the table has no data files.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The data file at `index` in the table's file list.
+    pub fn file(&self, index: usize) -> Result<&DataFileEntry> {
+        self.files.get(index).ok_or_else(|| {
+            DataFusionError::Internal(format!(
+                "data file {index} of a table of {} files",
+                self.files.len()
+            ))
+        })
+    }
+
+    /// A reader of the data file at `index`, from the footer an earlier read parsed if any.
+    fn reader(&self, index: usize) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+        let path = self.snapshot.data_file_path(self.file(index)?);
+        let handle = File::open(&path).map_err(|e| parquet_error(&path, e))?;
+        let metadata = match self.footers[index].get() {
+            Some(metadata) => metadata.clone(),
+            None => {
+                let metadata = ArrowReaderMetadata::load(&handle, ArrowReaderOptions::default())
+                    .map_err(|e| parquet_error(&path, e))?;
+                // Two threads may both have read it; either copy serves.
+                let _ = self.footers[index].set(metadata.clone());
+                metadata
+            }
+        };
+        Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(
+            handle, metadata,
+        ))
+    }
+
+    fn path(&self, index: usize) -> Result<PathBuf> {
+        Ok(self.snapshot.data_file_path(self.file(index)?))
+    }
+}
+
+/// Which rows of data file `index` of `files` satisfy every predicate. The predicates are
+/// bound to a schema of the table columns `columns` (ascending table positions); a NULL
+/// outcome counts as not satisfied, as in `WHERE`.
 pub fn matching_rows(
-    path: &Path,
-    file: &DataFileEntry,
+    files: &DataFileFooters,
+    index: usize,
     columns: &[usize],
     predicates: &[Arc<dyn PhysicalExpr>],
 ) -> Result<BooleanBuffer> {
-    let handle = File::open(path).map_err(|e| parquet_error(path, e))?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(handle).map_err(|e| parquet_error(path, e))?;
+    let file = files.file(index)?;
+    let path = files.path(index)?;
+    let path = path.as_path();
+    let builder = files.reader(index)?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
     let reader = builder
         .with_projection(mask)
@@ -72,14 +149,16 @@ pub fn matching_rows(
 /// reading a few rows of a vector column from Parquet means decompressing and decoding whole
 /// pages of it, which cost more than the search itself.
 pub fn fetch_rows(
-    snapshot: &Snapshot,
+    files: &DataFileFooters,
     table: &str,
-    file: &DataFileEntry,
+    index: usize,
     rows: &[usize],
     projection: &[usize],
     schema: &SchemaRef,
     cache_vector_files: bool,
 ) -> Result<RecordBatch> {
+    let snapshot = files.snapshot.as_ref();
+    let file = files.file(index)?;
     let table_schema = snapshot.table_schema(table).map_err(external)?;
     let is_vector =
         |position: usize| vector_dimension(table_schema.field(position).data_type()).is_some();
@@ -93,12 +172,7 @@ pub fn fetch_rows(
     let parquet_batch = if from_parquet.is_empty() {
         None
     } else {
-        Some(read_parquet_rows(
-            &snapshot.data_file_path(file),
-            file,
-            rows,
-            &from_parquet,
-        )?)
+        Some(read_parquet_rows(files, index, rows, &from_parquet)?)
     };
     let columns = projection
         .iter()
@@ -138,17 +212,18 @@ pub fn fetch_rows(
     )?)
 }
 
-/// The rows at `rows` of the data file at `path`, with the table columns `columns`
+/// The rows at `rows` of data file `index` of `files`, with the table columns `columns`
 /// (ascending), in that order.
 fn read_parquet_rows(
-    path: &Path,
-    file: &DataFileEntry,
+    files: &DataFileFooters,
+    index: usize,
     rows: &[usize],
     columns: &[usize],
 ) -> Result<RecordBatch> {
-    let handle = File::open(path).map_err(|e| parquet_error(path, e))?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(handle).map_err(|e| parquet_error(path, e))?;
+    let file = files.file(index)?;
+    let path = files.path(index)?;
+    let path = path.as_path();
+    let builder = files.reader(index)?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
     let ranges = rows.iter().map(|&row| row..row + 1);
     let selection = RowSelection::from_consecutive_ranges(ranges, file.rows as usize);

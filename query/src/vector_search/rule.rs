@@ -26,11 +26,12 @@ use datafusion::logical_expr::{
     Expr, Extension, LogicalPlan, Projection, Sort, SortExpr, TableScan,
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
-use reeldb_engine::distance::Metric;
+use reeldb_engine::SearchMode;
 use reeldb_engine::vector::vector_dimension;
+use reeldb_linalg::distance::Metric;
 use reeldb_udf::{Measure, PairwiseVectorFunc};
 
-use super::node::{QueryVector, SearchChoice, TableHandle, VectorTopKNode};
+use super::node::{QueryVector, TableHandle, VectorTopKNode};
 use super::options::ReeldbOptions;
 use crate::table::ReeldbTable;
 
@@ -303,18 +304,18 @@ pub(super) fn choose_search(
     metric: Metric,
     options: &ReeldbOptions,
     ef_search: Option<usize>,
-) -> SearchChoice {
+) -> SearchMode {
     if !options.use_vector_index {
-        return SearchChoice::Exact;
+        return SearchMode::Exact;
     }
     let Ok(entry) = table.snapshot().table(table.name()) else {
-        return SearchChoice::Exact;
+        return SearchMode::Exact;
     };
     entry
         .indexes
         .iter()
         .find(|index| index.column == column && index.metric == metric.name())
-        .map_or(SearchChoice::Exact, |index| SearchChoice::Index {
+        .map_or(SearchMode::Exact, |index| SearchMode::Index {
             name: index.name.clone(),
             ef_search: ef_search.or((options.ef_search > 0).then_some(options.ef_search)),
         })

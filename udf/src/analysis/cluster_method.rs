@@ -4,11 +4,11 @@
 //! the same methods and parameters with the same defaults and errors.
 
 use datafusion::common::{Result, ScalarValue, plan_err};
-use reeldb_engine::cluster::Points;
-use reeldb_engine::cluster::dbscan::{DbscanParams, NeighbourSearch, dbscan};
-use reeldb_engine::cluster::hdbscan::{ClusterSelection, HdbscanParams, hdbscan};
-use reeldb_engine::cluster::kmeans::{KMeansParams, kmeans};
-use reeldb_engine::cluster::neighbours::ClusterMetric;
+use reeldb_linalg::Points;
+use reeldb_linalg::cluster::dbscan::{DbscanParams, NeighbourSearch, dbscan};
+use reeldb_linalg::cluster::hdbscan::{ClusterSelection, HdbscanParams, hdbscan};
+use reeldb_linalg::cluster::kmeans::{KMeansParams, kmeans};
+use reeldb_linalg::neighbours::ClusterMetric;
 
 use super::params::{ParamKind, ParamSpec, Params};
 
@@ -241,7 +241,7 @@ impl ClusterMethod {
     }
 
     /// Clusters `points`: one label per point, noise -1.
-    pub fn run(&self, points: &Points<'_>) -> reeldb_engine::Result<Vec<i64>> {
+    pub fn run(&self, points: &Points<'_>) -> reeldb_linalg::Result<Vec<i64>> {
         match self {
             ClusterMethod::Dbscan(params) => dbscan(points, params),
             ClusterMethod::Hdbscan(params) => hdbscan(points, params),

@@ -19,7 +19,7 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature, Volatility,
 };
-use reeldb_engine::cluster::quality::{adjusted_rand_index, purity};
+use reeldb_linalg::cluster::quality::{adjusted_rand_index, purity};
 
 use super::silhouette_aggregate::list_scalar;
 use crate::DOC_SECTION_ANALYSIS;
@@ -194,7 +194,7 @@ impl Accumulator for LabelAgreementAccumulator {
             return Ok(ScalarValue::Float64(None));
         }
         let name = self.agreement.name();
-        let failed = |e: reeldb_engine::Error| {
+        let failed = |e: reeldb_linalg::Error| {
             datafusion::error::DataFusionError::Execution(format!("{name}(): {e}"))
         };
         let value = match self.agreement {

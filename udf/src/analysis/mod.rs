@@ -2,8 +2,8 @@
 //! functions), `silhouette()`, `purity()` and `adjusted_rand_index()` (aggregates, also
 //! usable with OVER), and what they share with the query layer's `choose_k()`,
 //! `cluster_similarity()` and `CLUSTER` statement: the methods, their parameters, and the
-//! reading of a partition's vectors. The algorithms are in `reeldb_engine::cluster` and
-//! `reeldb_engine::projection`.
+//! reading of a partition's vectors. The algorithms are in `reeldb_linalg::cluster` and
+//! `reeldb_linalg::projection`.
 
 pub mod cluster_method;
 pub mod cluster_window;

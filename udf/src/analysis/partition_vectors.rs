@@ -13,7 +13,8 @@ use std::collections::HashMap;
 
 use arrow::array::ArrayRef;
 use datafusion::common::{Result, exec_err};
-use reeldb_engine::cluster::{NOISE, Points};
+use reeldb_linalg::Points;
+use reeldb_linalg::cluster::NOISE;
 
 use crate::vector_arg::VectorColumn;
 

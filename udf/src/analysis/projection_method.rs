@@ -1,10 +1,10 @@
 //! `ProjectionMethod`: a 2-D projection and its parameters, read from a `project()` call.
 
 use datafusion::common::{Result, ScalarValue, plan_err};
-use reeldb_engine::cluster::Points;
-use reeldb_engine::cluster::neighbours::ClusterMetric;
-use reeldb_engine::projection::pca::pca;
-use reeldb_engine::projection::tsne::{TsneParams, tsne};
+use reeldb_linalg::Points;
+use reeldb_linalg::neighbours::ClusterMetric;
+use reeldb_linalg::projection::pca::pca;
+use reeldb_linalg::projection::tsne::{TsneParams, tsne};
 
 use super::params::{ParamKind, ParamSpec, Params};
 
@@ -104,7 +104,7 @@ impl ProjectionMethod {
     }
 
     /// Projects `points` to 2-D: `x, y` for each point, row after row.
-    pub fn run(&self, points: &Points<'_>) -> reeldb_engine::Result<Vec<f32>> {
+    pub fn run(&self, points: &Points<'_>) -> reeldb_linalg::Result<Vec<f32>> {
         match self {
             ProjectionMethod::Pca => pca(points, 2),
             ProjectionMethod::Tsne(params) => tsne(points, params),

@@ -16,9 +16,9 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature, Volatility,
 };
-use reeldb_engine::cluster::Points;
-use reeldb_engine::cluster::neighbours::ClusterMetric;
-use reeldb_engine::cluster::quality::silhouette;
+use reeldb_linalg::Points;
+use reeldb_linalg::cluster::quality::silhouette;
+use reeldb_linalg::neighbours::ClusterMetric;
 
 use super::literal_args::literal_args;
 use crate::DOC_SECTION_ANALYSIS;

@@ -1,6 +1,6 @@
 //! The shared implementation of `similarity()` and `distance()`: compare two vectors under a
 //! metric. The two functions differ only in which side of the metric they report (see
-//! [`reeldb_engine::distance`]); ordering by `similarity DESC` equals ordering by `distance
+//! [`reeldb_linalg::distance`]); ordering by `similarity DESC` equals ordering by `distance
 //! ASC`, which the planner relies on to use one index for both.
 
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature,
     Volatility,
 };
-use reeldb_engine::distance::{Metric, cosine_distance, dot, norm};
+use reeldb_linalg::distance::{Metric, cosine_distance, dot, norm};
 
 use crate::scalar::model_args::field_model;
 use crate::vector_arg::{VectorArg, VectorColumn, check_vector_type};
@@ -83,7 +83,7 @@ pub fn metric_argument(function: &str, argument: Option<&ColumnarValue>) -> Resu
             | ScalarValue::LargeUtf8(Some(name)),
         )) => name
             .parse()
-            .or_else(|e: reeldb_engine::Error| exec_err!("{function}(): {e}")),
+            .or_else(|e: reeldb_linalg::Error| exec_err!("{function}(): {e}")),
         Some(_) => exec_err!(
             "{function}(): the metric must be a constant text such as 'cosine', 'dot', 'l2' or 'l1'"
         ),

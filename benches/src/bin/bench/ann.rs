@@ -20,9 +20,9 @@ use std::time::Instant;
 
 use arrow::array::{FixedSizeListArray, Float32Array, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
-use reeldb_engine::distance::Metric;
 use reeldb_engine::vector::{vector_item_field, vector_type};
 use reeldb_engine::{IndexSpec, SearchMode, SearchRequest, Snapshot};
+use reeldb_linalg::distance::Metric;
 use serde_json::{Value, json};
 
 type BoxError = Box<dyn Error>;

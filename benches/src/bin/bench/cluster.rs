@@ -18,14 +18,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use reeldb_engine::cluster::dbscan::{DbscanParams, dbscan};
-use reeldb_engine::cluster::hdbscan::{HdbscanParams, hdbscan};
-use reeldb_engine::cluster::kmeans::{KMeansParams, kmeans};
-use reeldb_engine::cluster::neighbours::ClusterMetric;
-use reeldb_engine::cluster::quality::adjusted_rand_index;
-use reeldb_engine::cluster::{NOISE, Points, SeededRng};
-use reeldb_engine::projection::trustworthiness::trustworthiness;
-use reeldb_engine::projection::tsne::{TsneParams, tsne};
+use reeldb_linalg::cluster::NOISE;
+use reeldb_linalg::cluster::dbscan::{DbscanParams, dbscan};
+use reeldb_linalg::cluster::hdbscan::{HdbscanParams, hdbscan};
+use reeldb_linalg::cluster::kmeans::{KMeansParams, kmeans};
+use reeldb_linalg::cluster::quality::adjusted_rand_index;
+use reeldb_linalg::neighbours::ClusterMetric;
+use reeldb_linalg::projection::trustworthiness::trustworthiness;
+use reeldb_linalg::projection::tsne::{TsneParams, tsne};
+use reeldb_linalg::{Points, SeededRng};
 use serde_json::{Value, json};
 
 use crate::ann::Vectors;

@@ -54,10 +54,10 @@
 
 use rayon::prelude::*;
 
-use crate::cluster::points::Points;
-use crate::cluster::rng::SeededRng;
 use crate::distance::{dot, squared_l2};
 use crate::error::{Error, Result};
+use crate::points::Points;
+use crate::rng::SeededRng;
 
 /// Points handled per parallel task: large enough to amortise the task, small enough to
 /// balance two to a few dozen threads.

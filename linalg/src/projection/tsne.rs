@@ -49,9 +49,9 @@
 
 use rayon::prelude::*;
 
-use crate::cluster::neighbours::{ClusterMetric, Prepared, k_nearest};
-use crate::cluster::points::Points;
 use crate::error::{Error, Result};
+use crate::neighbours::{ClusterMetric, Prepared, k_nearest};
+use crate::points::Points;
 use crate::projection::pca::pca;
 use crate::projection::quadtree::QuadTree;
 
@@ -586,8 +586,8 @@ fn divergence(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::rng::SeededRng;
     use crate::projection::trustworthiness::trustworthiness;
+    use crate::rng::SeededRng;
 
     /// `blobs` Gaussian blobs of `per_blob` points in `dim` dimensions: centres drawn with
     /// spread 4, points with spread 1 around them.

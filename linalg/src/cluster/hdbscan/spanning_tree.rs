@@ -29,11 +29,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
-use crate::cluster::neighbours::{ClusterMetric, Prepared, k_nearest};
-use crate::cluster::points::Points;
-use crate::cluster::rng::SeededRng;
 use crate::distance::{dot, squared_l2};
 use crate::error::Result;
+use crate::neighbours::{ClusterMetric, Prepared, k_nearest};
+use crate::points::Points;
+use crate::rng::SeededRng;
 
 /// An edge of the spanning tree between points `a` and `b`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -13,10 +13,10 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::cluster::NOISE;
-use crate::cluster::neighbours::{ClusterMetric, Prepared};
-use crate::cluster::points::Points;
 use crate::distance::squared_l2;
 use crate::error::{Error, Result};
+use crate::neighbours::{ClusterMetric, Prepared};
+use crate::points::Points;
 
 /// Rows of a tile: their distance sums stay in cache while the other rows stream past.
 const TILE: usize = 64;
@@ -458,7 +458,7 @@ mod tests {
     #[test]
     fn every_way_of_summing_gives_the_textbook_silhouette() {
         // 150 points (several tiles), 4 clusters of unequal sizes, one singleton.
-        let mut rng = crate::cluster::SeededRng::new(8);
+        let mut rng = crate::SeededRng::new(8);
         let data: Vec<f32> = (0..450).map(|_| rng.normal() as f32).collect();
         let points = Points::new(&data, 3).unwrap();
         let mut labels: Vec<i64> = (0..150).map(|i| (i * i % 7 % 3) as i64).collect();
@@ -500,7 +500,7 @@ mod tests {
 
     #[test]
     fn silhouette_from_pair_distances_is_the_same() {
-        let mut rng = crate::cluster::SeededRng::new(5);
+        let mut rng = crate::SeededRng::new(5);
         let data: Vec<f32> = (0..300).map(|_| rng.normal() as f32).collect();
         let points = Points::new(&data, 3).unwrap();
         let labels: Vec<i64> = (0..100).map(|i| (i * 7 % 4) as i64).collect();

@@ -18,7 +18,7 @@
 //! tests check it against a port of scikit-learn's search.
 //!
 //! Distances are [`Prepared::distance`] (`f32`), compared with `eps` inclusively and exactly
-//! (see [`crate::cluster::neighbours`]). scikit-learn computes them in `float64` and compares
+//! (see [`crate::neighbours`]). scikit-learn computes them in `float64` and compares
 //! with `eps` as a Python float, so a pair within rounding of `eps` (about 1e-7 relative) can
 //! fall on the other side there; scikit-learn itself decides such pairs differently with
 //! its tree and brute-force searches. Away from such ties the labels are identical (checked
@@ -29,11 +29,9 @@
 //! square of the number of points.
 
 use crate::cluster::NOISE;
-use crate::cluster::neighbours::{
-    ClusterMetric, NeighbourPairs, Prepared, hnsw_radius_pairs, radius_pairs,
-};
-use crate::cluster::points::Points;
 use crate::error::{Error, Result};
+use crate::neighbours::{ClusterMetric, NeighbourPairs, Prepared, hnsw_radius_pairs, radius_pairs};
+use crate::points::Points;
 
 /// With [`NeighbourSearch::Hnsw`], each point links to at most this many nearest neighbours
 /// (or `min_samples`, if more).
@@ -219,8 +217,8 @@ impl Components {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::SeededRng;
-    use crate::cluster::neighbours::within_radius;
+    use crate::SeededRng;
+    use crate::neighbours::within_radius;
 
     /// scikit-learn's `dbscan_inner`, line for line, over neighbourhoods in index order.
     fn sklearn_dbscan_inner(neighbourhoods: &[Vec<u32>], min_samples: usize) -> Vec<i64> {
@@ -467,7 +465,7 @@ mod tests {
         if let Some(k) = var("REELDB_BENCH_K") {
             let start = std::time::Instant::now();
             let prepared = Prepared::new(&points, metric);
-            let neighbours = crate::cluster::neighbours::k_nearest(&prepared, k.parse().unwrap());
+            let neighbours = crate::neighbours::k_nearest(&prepared, k.parse().unwrap());
             eprintln!(
                 "k_nearest k={} on {}x{dim}: {:.3} s (last distance of point 0: {})",
                 neighbours.k(),

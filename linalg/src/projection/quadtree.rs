@@ -350,7 +350,7 @@ fn interleave(x: u32, y: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::rng::SeededRng;
+    use crate::rng::SeededRng;
 
     /// The forces summed over every pair.
     fn exact(positions: &[[f64; 2]]) -> Repulsion {

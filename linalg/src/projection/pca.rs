@@ -34,10 +34,10 @@
 
 use rayon::prelude::*;
 
-use crate::cluster::points::Points;
-use crate::cluster::rng::SeededRng;
 use crate::distance::dot;
 use crate::error::{Error, Result};
+use crate::points::Points;
+use crate::rng::SeededRng;
 
 /// Rows per parallel task. Fixed (not derived from the thread count) so that the partial
 /// sums, added in task order, are the same on every machine.

@@ -22,9 +22,9 @@ use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
-use crate::cluster::points::Points;
 use crate::distance::{dot, squared_l2};
 use crate::error::{Error, Result};
+use crate::points::Points;
 
 mod hnsw;
 mod layout;
@@ -749,7 +749,7 @@ mod tests {
     /// Points that test the block scans: more than two blocks, exact duplicates, a zero
     /// vector, all far from the origin when `offset` is large.
     fn awkward_points(n: usize, dim: usize, offset: f32, seed: u64) -> Vec<f32> {
-        let mut rng = crate::cluster::SeededRng::new(seed);
+        let mut rng = crate::SeededRng::new(seed);
         let mut data: Vec<f32> = (0..n * dim)
             .map(|_| offset + (rng.normal() as f32) * (1.0 + (rng.below(3) as f32)))
             .collect();
@@ -839,7 +839,7 @@ mod tests {
     /// Clusters far apart (so that the scans skip most pairs of blocks), interleaved in
     /// index order, with duplicates across block boundaries.
     fn clustered_points(n: usize, dim: usize, seed: u64) -> Vec<f32> {
-        let mut rng = crate::cluster::SeededRng::new(seed);
+        let mut rng = crate::SeededRng::new(seed);
         let centres: Vec<f32> = (0..6 * dim).map(|_| rng.normal() as f32 * 20.0).collect();
         let mut data = Vec::with_capacity(n * dim);
         for i in 0..n {

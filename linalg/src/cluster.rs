@@ -1,6 +1,6 @@
 //! Clustering of vectors: DBSCAN, HDBSCAN and k-means, the table that helps choose K, the
 //! quality measures (silhouette, purity, adjusted Rand index) and the similarity of two
-//! clusters. Pure computation over [`Points`]: no SQL, no files. `reeldb-udf` exposes it as
+//! clusters. Pure computation over [`Points`](crate::Points): no SQL, no files. `reeldb-udf` exposes it as
 //! window and aggregate functions, `reeldb-query` as table functions and the `CLUSTER`
 //! statement.
 //!
@@ -11,15 +11,8 @@ pub mod choose_k;
 pub mod dbscan;
 pub mod hdbscan;
 pub mod kmeans;
-pub mod neighbours;
 pub mod pair_similarity;
-pub mod points;
 pub mod quality;
-pub mod rng;
 
 /// The label of a point that belongs to no cluster.
 pub const NOISE: i64 = -1;
-
-pub use neighbours::ClusterMetric;
-pub use points::Points;
-pub use rng::SeededRng;

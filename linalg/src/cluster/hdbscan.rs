@@ -30,9 +30,9 @@ mod condensed_tree;
 mod spanning_tree;
 
 use crate::cluster::NOISE;
-use crate::cluster::neighbours::ClusterMetric;
-use crate::cluster::points::Points;
 use crate::error::{Error, Result};
+use crate::neighbours::ClusterMetric;
+use crate::points::Points;
 use condensed_tree::{Merge, Selection, labels_from_hierarchy};
 use spanning_tree::{Edge, minimum_spanning_tree};
 

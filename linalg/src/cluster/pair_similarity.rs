@@ -12,9 +12,9 @@ use std::collections::BinaryHeap;
 
 use rayon::prelude::*;
 
-use crate::cluster::points::Points;
 use crate::distance::dot;
 use crate::error::{Error, Result};
+use crate::points::Points;
 
 /// Rows of `a` compared together with each row of `b`.
 const TILE: usize = 64;
@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn agrees_with_sorting_every_pair() {
-        let mut rng = crate::cluster::SeededRng::new(11);
+        let mut rng = crate::SeededRng::new(11);
         let a: Vec<f32> = (0..150 * 5).map(|_| rng.normal() as f32).collect();
         let b: Vec<f32> = (0..23 * 5).map(|_| rng.normal() as f32 * 3.0).collect();
         let mut all: Vec<f64> = a

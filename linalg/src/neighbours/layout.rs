@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use super::Prepared;
 use super::tiles::{ALL_SUB_TILES, BLOCK, Packed, SUB, SUBS, sub_tile};
-use crate::cluster::rng::SeededRng;
+use crate::rng::SeededRng;
 
 /// The pivots' seed: any fixed value (the answers do not depend on it, only the speed).
 const PIVOT_SEED: u64 = 0x6e65_6967_6862_6f75;
@@ -284,8 +284,8 @@ fn chain(pivots: &Packed, count: usize) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::neighbours::ClusterMetric;
-    use crate::cluster::points::Points;
+    use crate::neighbours::ClusterMetric;
+    use crate::points::Points;
 
     #[test]
     fn blocks_of_clustered_points_are_tight_and_far_apart() {

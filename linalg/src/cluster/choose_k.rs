@@ -12,11 +12,11 @@
 use rayon::prelude::*;
 
 use crate::cluster::kmeans::{Centred, KMeansParams, KMeansResult};
-use crate::cluster::points::Points;
 use crate::cluster::quality::{Clusters, PairDistances, adjusted_rand_index};
-use crate::cluster::rng::SeededRng;
 use crate::distance::squared_l2;
 use crate::error::{Error, Result};
+use crate::points::Points;
+use crate::rng::SeededRng;
 
 /// The most memory the silhouette's table of pair distances may take; a larger sample is
 /// scored without the table (slower: every K computes the distances again).
@@ -356,7 +356,7 @@ mod tests {
         let silhouette = crate::cluster::quality::silhouette(
             &points,
             &best.labels,
-            crate::cluster::ClusterMetric::Euclidean,
+            crate::neighbours::ClusterMetric::Euclidean,
         )
         .unwrap();
         // 30 points, fewer than the sample: the silhouette is exact.

@@ -17,9 +17,9 @@
 
 use rayon::prelude::*;
 
-use crate::cluster::neighbours::{ClusterMetric, Prepared, k_nearest};
-use crate::cluster::points::Points;
 use crate::error::{Error, Result};
+use crate::neighbours::{ClusterMetric, Prepared, k_nearest};
+use crate::points::Points;
 
 /// The trustworthiness of `embedded` as a map of `original` (same number of rows) for `k`
 /// neighbours; distances in the original space under `metric`, in the map Euclidean.
