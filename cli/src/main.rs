@@ -9,6 +9,7 @@ mod args;
 mod ingest;
 mod model_pull;
 mod output;
+mod pending_file;
 mod runner;
 mod shell;
 
@@ -22,6 +23,7 @@ use reeldb_query::{Session, split_statements};
 
 use crate::args::{Args, Command, Format, ModelAction};
 use crate::output::ResultWriter;
+use crate::pending_file::PendingFile;
 use crate::runner::Runner;
 
 fn main() -> ExitCode {
@@ -119,24 +121,27 @@ fn query(
             return Ok(ExitCode::from(1));
         }
     }
+    // A result file is written under a temporary name beside it and renamed over it only
+    // when the statement succeeded: a failed statement leaves an existing file as it was.
+    let pending = match output {
+        Some(path) => Some(PendingFile::create(runner.session().database(), path)?),
+        None => None,
+    };
     let mut file_out;
     let mut stdout_out;
-    let out: &mut dyn Write = match (format, output) {
+    let out: &mut dyn Write = match (format, &pending) {
         (Format::Parquet, _) | (_, None) => {
             stdout_out = output::Stdout::lock();
             &mut stdout_out
         }
-        (_, Some(path)) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot create '{}'", path.display()))?;
-            file_out = std::io::BufWriter::new(file);
+        (_, Some(pending)) => {
+            file_out = std::io::BufWriter::new(pending.file()?);
             &mut file_out
         }
     };
-    let parquet_file = if format == Format::Parquet {
-        output
-    } else {
-        None
+    let parquet_file = match (format, &pending) {
+        (Format::Parquet, Some(pending)) => Some(pending.temporary_path()),
+        _ => None,
     };
     let mut writer = ResultWriter::new(format, out, parquet_file)?;
     if let Err(e) = runner.run_into(&last.text, &mut writer) {
@@ -148,6 +153,9 @@ fn query(
     }
     writer.finish()?;
     out.flush()?;
+    if let Some(pending) = pending {
+        pending.publish()?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -411,3 +411,80 @@ fn demo_builds_a_database_that_ingest_adds_to() {
     );
     assert!(text(&out.stderr).contains("not a duration"));
 }
+
+/// Issue 21, item 9: `--output` into the database directory destroyed the database, and a
+/// failing statement truncated the file `--output` named.
+#[test]
+fn output_files_appear_only_when_complete_and_never_inside_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(reeldb(&["news.reeldb"], SETUP, dir.path()).status.success());
+    let manifest = dir
+        .path()
+        .join("news.reeldb/manifests/00000000000000000002.manifest");
+    let before = std::fs::read(&manifest).unwrap();
+    let into_db = reeldb(
+        &[
+            "query",
+            "news.reeldb",
+            "SELECT 42 AS id",
+            "--format",
+            "csv",
+            "--output",
+            "news.reeldb/manifests/00000000000000000002.manifest",
+        ],
+        "",
+        dir.path(),
+    );
+    assert_eq!(into_db.status.code(), Some(2), "{}", text(&into_db.stderr));
+    assert!(
+        text(&into_db.stderr).contains("inside the database directory"),
+        "{}",
+        text(&into_db.stderr)
+    );
+    assert_eq!(std::fs::read(&manifest).unwrap(), before);
+
+    std::fs::write(dir.path().join("keep.csv"), "earlier result\n").unwrap();
+    let failed = reeldb(
+        &[
+            "query",
+            "news.reeldb",
+            "SELECT no_such_column FROM frames",
+            "--format",
+            "csv",
+            "--output",
+            "keep.csv",
+        ],
+        "",
+        dir.path(),
+    );
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("keep.csv")).unwrap(),
+        "earlier result\n"
+    );
+    let written = reeldb(
+        &[
+            "query",
+            "news.reeldb",
+            "SELECT id FROM frames ORDER BY id",
+            "--format",
+            "csv",
+            "--output",
+            "keep.csv",
+        ],
+        "",
+        dir.path(),
+    );
+    assert!(written.status.success(), "{}", text(&written.stderr));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("keep.csv")).unwrap(),
+        "id\n1\n2\n3\n"
+    );
+    // No temporary files are left beside it.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+}

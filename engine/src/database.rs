@@ -110,6 +110,28 @@ impl Database {
         &self.inner.root
     }
 
+    /// Checks that `path`, a file some statement or command is about to write (an export, a
+    /// result file), lies outside this database's directory: only the engine writes there,
+    /// and a file written over a manifest or a data file would lose committed data. Links
+    /// and `..` are resolved first, so neither can hide the database directory.
+    pub fn check_outside(&self, path: &Path) -> Result<()> {
+        let root = std::fs::canonicalize(self.path()).map_err(|e| Error::io(self.path(), e))?;
+        // Resolved as the OS would, and with `..` taken lexically (`missing/../x` is not a
+        // path the OS opens, but there is no reason to take a chance on it).
+        let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+        let resolved = [
+            resolve_existing_prefix(&absolute),
+            resolve_existing_prefix(&lexically_normal(&absolute)),
+        ];
+        if resolved.iter().any(|target| target.starts_with(&root)) {
+            return Err(Error::InsideDatabase {
+                path: path.to_path_buf(),
+                database: self.path().to_path_buf(),
+            });
+        }
+        Ok(())
+    }
+
     /// The options the database was opened with.
     pub fn options(&self) -> &DatabaseOptions {
         &self.inner.options
@@ -246,4 +268,42 @@ fn check_marker(marker: &Path, content: &str) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// `absolute` with its longest existing prefix canonicalised (links and `..` resolved); the
+/// rest, which does not exist yet, is appended as written.
+fn resolve_existing_prefix(absolute: &Path) -> PathBuf {
+    let mut existing = absolute;
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(mut resolved) = std::fs::canonicalize(existing) {
+            for part in rest.iter().rev() {
+                resolved.push(part);
+            }
+            return resolved;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            // A `..` below a missing directory, or the root.
+            _ => return absolute.to_path_buf(),
+        }
+    }
+}
+
+/// `absolute` with `.` dropped and each `..` removing the component before it.
+fn lexically_normal(absolute: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
 }

@@ -67,6 +67,19 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// A file to write (an export, a result file) would land inside the database directory,
+    /// which only the engine writes.
+    #[error(
+        "refusing to write '{path}': it is inside the database directory '{database}', which \
+         only reeldb's own statements may change; write it somewhere else"
+    )]
+    InsideDatabase {
+        /// The file that was to be written.
+        path: PathBuf,
+        /// The database directory.
+        database: PathBuf,
+    },
+
     /// The database was opened read-only and a write was attempted.
     #[error("database '{path}' is open read-only; reopen it without read-only to write")]
     ReadOnly {

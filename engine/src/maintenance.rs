@@ -175,7 +175,9 @@ fn remove_dead_data_files(
         let table_dir = table_dir.map_err(|e| Error::io(&data, e))?;
         let dir_name = table_dir.file_name().to_string_lossy().into_owned();
         let dir_path = table_dir.path();
-        if !dir_path.is_dir() {
+        // Never through a link: a `data/t9 -> elsewhere` link is not the engine's, and
+        // deleting what it points to would delete files outside the database.
+        if !is_real_dir(&table_dir, &data)? {
             continue;
         }
         let files = std::fs::read_dir(&dir_path).map_err(|e| Error::io(&dir_path, e))?;
@@ -190,11 +192,8 @@ fn remove_dead_data_files(
                 remaining += 1;
                 continue;
             }
-            let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-            std::fs::remove_file(file.path()).map_err(|e| Error::io(file.path(), e))?;
+            remove_counted(&file.path(), report)?;
             crate::crash::crash_point("vacuum-removed-file");
-            report.files_removed += 1;
-            report.bytes_freed += bytes;
         }
         if remaining == 0 {
             // The directory of a dropped table; a later commit recreates it if needed.
@@ -221,7 +220,7 @@ fn remove_dead_vector_files(
         let table_dir = table_dir.map_err(|e| Error::io(&vectors, e))?;
         let dir_name = table_dir.file_name().to_string_lossy().into_owned();
         let dir_path = table_dir.path();
-        if !dir_path.is_dir() {
+        if !is_real_dir(&table_dir, &vectors)? {
             continue;
         }
         let mut remaining = 0usize;
@@ -266,22 +265,40 @@ fn remove_dead_directories(
         if live.contains(&relative) {
             continue;
         }
-        let path = build.path();
-        if path.is_dir() {
-            for file in std::fs::read_dir(&path).map_err(|e| Error::io(&path, e))? {
-                let file = file.map_err(|e| Error::io(&path, e))?;
-                remove_counted(&file.path(), report)?;
-            }
-            std::fs::remove_dir(&path).map_err(|e| Error::io(&path, e))?;
-        } else {
-            remove_counted(&path, report)?;
-        }
+        remove_tree(&build.path(), report)?;
     }
     Ok(())
 }
 
+/// Whether `entry` (of directory `parent`) is a directory itself, not a link to one.
+fn is_real_dir(entry: &std::fs::DirEntry, parent: &Path) -> Result<bool> {
+    // `DirEntry::file_type` does not follow links, unlike `Path::is_dir`.
+    Ok(entry
+        .file_type()
+        .map_err(|e| Error::io(parent, e))?
+        .is_dir())
+}
+
+/// Deletes `path` and, if it is a directory (not a link to one), everything in it. A link is
+/// removed itself; what it points to is never touched.
+fn remove_tree(path: &Path, report: &mut VacuumReport) -> Result<()> {
+    let metadata = std::fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
+    if !metadata.is_dir() {
+        return remove_counted(path, report);
+    }
+    for entry in std::fs::read_dir(path).map_err(|e| Error::io(path, e))? {
+        let entry = entry.map_err(|e| Error::io(path, e))?;
+        remove_tree(&entry.path(), report)?;
+    }
+    std::fs::remove_dir(path).map_err(|e| Error::io(path, e))
+}
+
+/// Deletes the file (or link) at `path`, counting it and its bytes.
 fn remove_counted(path: &Path, report: &mut VacuumReport) -> Result<()> {
-    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    // The link's own size for a link: the target is not what is freed.
+    let bytes = std::fs::symlink_metadata(path)
+        .map(|m| m.len())
+        .unwrap_or(0);
     std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
     report.files_removed += 1;
     report.bytes_freed += bytes;
@@ -293,10 +310,7 @@ fn remove_temporary_manifests(root: &Path, report: &mut VacuumReport) -> Result<
     for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
         let entry = entry.map_err(|e| Error::io(&dir, e))?;
         if entry.file_name().to_string_lossy().ends_with(".tmp") {
-            let bytes = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
-            report.files_removed += 1;
-            report.bytes_freed += bytes;
+            remove_counted(&entry.path(), report)?;
         }
     }
     Ok(())

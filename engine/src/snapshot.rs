@@ -46,8 +46,16 @@ impl Snapshot {
             let Some(version) = latest_version(root)? else {
                 return Ok(Arc::new(Snapshot::empty(root)));
             };
-            if let Some(snapshot) = Self::load(root, version)? {
-                return Ok(Arc::new(snapshot));
+            match Self::load(root, version) {
+                Ok(Some(snapshot)) => return Ok(Arc::new(snapshot)),
+                Ok(None) => {}
+                Err(Error::CorruptFile { path, reason }) => {
+                    return Err(Error::CorruptFile {
+                        reason: format!("{reason}. {}", roll_back_hint(root, version)?),
+                        path,
+                    });
+                }
+                Err(other) => return Err(other),
             }
         }
     }
@@ -181,6 +189,29 @@ impl Snapshot {
     pub fn vector_search(&self, request: &SearchRequest<'_>) -> Result<SearchResult> {
         vector_search::search(self, request)
     }
+}
+
+/// How to get a database whose newest manifest (of `version`) is unreadable back to the
+/// version before it.
+fn roll_back_hint(root: &Path, version: u64) -> Result<String> {
+    let previous = list_versions(root)?
+        .into_iter()
+        .filter(|&v| v < version)
+        .max();
+    let path = manifest_path(root, version);
+    Ok(match previous {
+        Some(previous) => format!(
+            "To open the database at the version before it ({previous}), losing the changes of \
+             version {version}, move '{}' out of the manifests directory (keep it for a bug \
+             report); the files only version {version} used stay until VACUUM",
+            path.display()
+        ),
+        None => format!(
+            "It is the only version, so there is no earlier one to go back to; restore the \
+             database directory from a backup (keep '{}' for a bug report)",
+            path.display()
+        ),
+    })
 }
 
 /// The newest version in the manifest directory, or `None` if there is none.

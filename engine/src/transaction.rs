@@ -40,6 +40,7 @@ use crate::model_store::{
 use crate::names::validate_table_name;
 use crate::snapshot::{Snapshot, table_not_found};
 use crate::vector::{MODEL_METADATA_KEY, vector_column, vector_dimension, vector_type};
+use crate::vector_file::derived_vector_files;
 
 /// A write transaction; see the module documentation.
 pub struct WriteTransaction {
@@ -423,8 +424,19 @@ impl WriteTransaction {
     }
 
     fn create_data_file(&mut self, table_id: u64, schema: &SchemaRef) -> Result<DataFileWriter> {
-        let relative = data_file_path(table_id, self.manifest.version, self.next_seq);
-        self.next_seq += 1;
+        // A transaction of the same version that was killed, or whose rollback could not
+        // delete everything, may have left a data file or vector files under the next name.
+        // Never reuse such a name: a vector file is trusted by its data file's name, rows and
+        // size (see `vector_file.rs`).
+        let relative = loop {
+            let candidate = data_file_path(table_id, self.manifest.version, self.next_seq);
+            self.next_seq += 1;
+            let taken = std::fs::symlink_metadata(self.db.path().join(&candidate)).is_ok()
+                || !derived_vector_files(self.db.path(), &candidate)?.is_empty();
+            if !taken {
+                break candidate;
+            }
+        };
         create_dir_durably(&self.db.path().join(table_dir(table_id)))?;
         let path = self.db.path().join(&relative);
         self.created_files.push(relative.clone());
@@ -462,6 +474,10 @@ impl Drop for WriteTransaction {
         self.open_files.clear();
         for path in &self.created_files {
             let _ = std::fs::remove_file(self.db.path().join(path));
+            // Vector files the transaction derived from its data files (an index build does).
+            for derived in derived_vector_files(self.db.path(), path).unwrap_or_default() {
+                let _ = std::fs::remove_file(derived);
+            }
         }
         for dir in &self.created_dirs {
             let _ = std::fs::remove_dir_all(self.db.path().join(dir));

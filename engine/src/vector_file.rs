@@ -30,6 +30,12 @@
 //!   vector files of data files that no kept version references (deleting keeps existing
 //!   mappings valid).
 //! - The payload checksum is verified the first time a process opens the file.
+//! - A vector file is named after its data file, so the data file's name is its identity: a
+//!   transaction never gives a new data file the name of a file, or of vector files, left on
+//!   disk by one that was rolled back or killed (see `WriteTransaction::create_data_file`),
+//!   and a rolled-back transaction deletes the vector files of the data files it wrote.
+//!   Otherwise an equal-sized new data file would pass the header check and be read with
+//!   another file's vectors.
 
 // Mapping a file into memory is `unsafe` in memmap2 because another process could change the
 // file underneath; see the invariants above for why reeldb never does.
@@ -230,6 +236,31 @@ pub(crate) fn vector_file_path(root: &Path, file: &DataFileEntry, column_index: 
     root.join(VECTOR_DIR)
         .join(table_dir)
         .join(format!("{stem}.c{column_index}.vec"))
+}
+
+/// The vector files derived from the data file at `relative` (a path relative to `root`), of
+/// any column: `vectors/t<id>/<stem>.c<column>.vec` and their temporary copies.
+pub(crate) fn derived_vector_files(root: &Path, relative: &str) -> Result<Vec<PathBuf>> {
+    let relative = Path::new(relative);
+    let Some(table_dir) = relative.parent().and_then(Path::file_name) else {
+        return Ok(Vec::new());
+    };
+    let stem = relative.file_stem().unwrap_or_default().to_string_lossy();
+    let prefix = format!("{stem}.c");
+    let dir = root.join(VECTOR_DIR).join(table_dir);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&dir, e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(&dir, e))?;
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            found.push(entry.path());
+        }
+    }
+    Ok(found)
 }
 
 /// Opens the vector file of column `column_index` (a vector column of dimension `dim`) of

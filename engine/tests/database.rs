@@ -251,6 +251,55 @@ fn vacuum_removes_files_of_crashed_transactions() {
     assert_eq!(report.files_removed, 2);
 }
 
+/// Issue 21, item 11: vacuum deleted the files a link in the database directory pointed to.
+#[cfg(unix)]
+#[test]
+fn vacuum_never_follows_links() {
+    use std::os::unix::fs::symlink;
+    let (dir, db) = new_db();
+    let mut txn = db.begin_write().unwrap();
+    txn.create_table("frames", &schema()).unwrap();
+    txn.append("frames", &batch(0..3)).unwrap();
+    txn.commit().unwrap();
+    let outside = dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let precious = outside.join("00000000000000000002-000000.parquet");
+    std::fs::write(&precious, b"not the engine's").unwrap();
+    for dir in ["indexes", "models"] {
+        std::fs::create_dir_all(db.path().join(dir)).unwrap();
+    }
+    // A table directory, a stale index build and a stale model that are links to elsewhere,
+    // and a dead data file in a real table directory that is a link to a file elsewhere.
+    symlink(&outside, db.path().join("data/t99")).unwrap();
+    symlink(&outside, db.path().join("indexes/i-00000000000000000009")).unwrap();
+    symlink(&outside, db.path().join("models/m-00000000000000000009")).unwrap();
+    symlink(
+        &precious,
+        db.path()
+            .join("data/t1/00000000000000000009-000000.parquet"),
+    )
+    .unwrap();
+    db.vacuum(1).unwrap();
+    assert_eq!(
+        std::fs::read(&precious).unwrap(),
+        b"not the engine's",
+        "a file outside the database was touched"
+    );
+    // The engine's own dead entries (the links themselves) are gone; the linked table
+    // directory is left alone; the committed rows are intact.
+    assert!(!db.path().join("indexes/i-00000000000000000009").exists());
+    assert!(!db.path().join("models/m-00000000000000000009").exists());
+    assert!(
+        std::fs::symlink_metadata(
+            db.path()
+                .join("data/t1/00000000000000000009-000000.parquet")
+        )
+        .is_err()
+    );
+    assert!(std::fs::symlink_metadata(db.path().join("data/t99")).is_ok());
+    assert_eq!(ids_in(&db, "frames"), vec![0, 1, 2]);
+}
+
 #[test]
 fn corrupt_manifest_is_named_in_the_error() {
     let (dir, db) = new_db();
@@ -268,9 +317,37 @@ fn corrupt_manifest_is_named_in_the_error() {
         Error::CorruptFile { path: p, reason } => {
             assert_eq!(p, path);
             assert!(reason.contains("truncated"), "{reason}");
+            assert!(
+                reason.contains("restore the database directory"),
+                "{reason}"
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
+}
+
+/// Issue 21, item 17: an unreadable newest manifest gave no way back.
+#[test]
+fn an_unreadable_newest_manifest_says_how_to_roll_back_to_the_previous_version() {
+    let (dir, db) = new_db();
+    for table in ["frames", "faces"] {
+        let mut txn = db.begin_write().unwrap();
+        txn.create_table(table, &schema()).unwrap();
+        txn.commit().unwrap();
+    }
+    drop(db);
+    let root = dir.path().join("test.reeldb");
+    let newest = root.join("manifests/00000000000000000002.manifest");
+    std::fs::write(&newest, b"garbage").unwrap();
+    let err = Database::open(&root).unwrap_err().to_string();
+    assert!(
+        err.contains("version before it (1)") && err.contains("move '"),
+        "{err}"
+    );
+    // Following the advice opens version 1, with its table.
+    std::fs::rename(&newest, dir.path().join("kept.manifest")).unwrap();
+    let db = Database::open(&root).unwrap();
+    assert_eq!(db.snapshot().unwrap().table_names(), vec!["frames"]);
 }
 
 #[test]
@@ -361,4 +438,34 @@ fn a_failed_write_poisons_the_transaction() {
     let err = txn.commit().unwrap_err();
     assert!(err.to_string().contains("whose write failed"), "{err}");
     assert_eq!(db.snapshot().unwrap().version(), 0, "nothing was committed");
+}
+
+/// Issue 21, item 9: a result or export written into the database directory destroyed it.
+#[test]
+fn a_file_to_write_inside_the_database_directory_is_refused() {
+    let (dir, db) = new_db();
+    let root = db.path().to_path_buf();
+    for inside in [
+        root.join("manifests/00000000000000000099.manifest"),
+        root.join("data/t1/new.parquet"),
+        root.join("REELDB"),
+        dir.path().join("elsewhere/../test.reeldb/LOCK"),
+    ] {
+        let err = db.check_outside(&inside).unwrap_err();
+        assert!(
+            matches!(err, Error::InsideDatabase { .. }),
+            "{inside:?}: {err}"
+        );
+        assert!(err.to_string().contains("write it somewhere else"), "{err}");
+    }
+    db.check_outside(&dir.path().join("results.csv")).unwrap();
+    db.check_outside(&dir.path().join("test.reeldb.csv"))
+        .unwrap();
+    #[cfg(unix)]
+    {
+        // A link to the database directory does not hide it.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&root, &link).unwrap();
+        assert!(db.check_outside(&link.join("manifests/x")).is_err());
+    }
 }

@@ -532,3 +532,123 @@ fn walk(dir: &std::path::Path) -> usize {
         })
         .sum()
 }
+
+/// The first row's id and distance of an exact top-1 search for `query`, read back through
+/// the hit's file and row.
+fn nearest_id(db: &Database, query: &[f32]) -> (i64, f32) {
+    let snapshot = db.snapshot().unwrap();
+    let result = snapshot
+        .vector_search(&request(query, Metric::L2, 1, SearchMode::Exact))
+        .unwrap();
+    let hit = result.hits[0];
+    let file = &snapshot.table("t").unwrap().files[hit.file];
+    let ids: Vec<i64> = reeldb_engine::read_data_file(&snapshot.data_file_path(file))
+        .unwrap()
+        .flat_map(|batch| {
+            let batch = batch.unwrap();
+            let ids = batch.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+            ids.values().to_vec()
+        })
+        .collect();
+    (ids[hit.row], hit.distance)
+}
+
+/// Two rows whose vectors are swapped between `forward` and not: data files of equal size.
+fn swapped_rows(schema: &Arc<Schema>, forward: bool) -> RecordBatch {
+    let (a, b) = (vec![1.0, 0.0], vec![0.0, 1.0]);
+    let vectors = if forward { [a, b] } else { [b, a] };
+    batch(schema, 0, &vectors.map(Some), 2)
+}
+
+/// Issue 21, item 12: a rolled-back transaction left the vector files of its data file, and
+/// the next commit of the same version reused the file name, so a search read the old
+/// vectors for the new rows.
+#[test]
+fn a_rolled_back_transaction_leaves_no_vector_files_that_a_new_file_could_inherit() {
+    let (_dir, db) = database(&[], 2, 10);
+    let schema = schema(2);
+    let mut txn = db.begin_write().unwrap();
+    txn.append("t", &swapped_rows(&schema, true)).unwrap();
+    // Building an index derives the vector files of the uncommitted data file.
+    txn.create_vector_index("t", &IndexSpec::new("i", "v"))
+        .unwrap();
+    let rolled_back_size = txn.table("t").unwrap().files[0].bytes;
+    drop(txn);
+    let mut txn = db.begin_write().unwrap();
+    txn.append("t", &swapped_rows(&schema, false)).unwrap();
+    txn.commit().unwrap();
+    let committed_size = db.snapshot().unwrap().table("t").unwrap().files[0].bytes;
+    assert_eq!(
+        rolled_back_size, committed_size,
+        "the case needs equal sizes"
+    );
+    // Row 0 now holds [0, 1] and has id 0.
+    assert_eq!(nearest_id(&db, &[0.0, 1.0]), (0, 0.0));
+}
+
+/// The same, when the transaction was killed: its data file and vector files are still on
+/// disk under the name the next transaction of that version would take.
+#[test]
+fn files_left_by_a_killed_transaction_are_never_taken_for_a_new_data_file() {
+    let (dir, db) = database(&[], 2, 10);
+    let root = dir.path().join("vs.reeldb");
+    let schema = schema(2);
+    let mut txn = db.begin_write().unwrap();
+    txn.append("t", &swapped_rows(&schema, true)).unwrap();
+    txn.create_vector_index("t", &IndexSpec::new("i", "v"))
+        .unwrap();
+    let data_file = txn.table("t").unwrap().files[0].path.clone();
+    // Keep copies of what a SIGKILL would have left, then put them back after the rollback.
+    let keep = tempfile::tempdir().unwrap();
+    let mut left = Vec::new();
+    for sub in ["data", "vectors"] {
+        for entry in walk_files(&root.join(sub)) {
+            let copy = keep.path().join(left.len().to_string());
+            std::fs::copy(&entry, &copy).unwrap();
+            left.push((entry, copy));
+        }
+    }
+    assert!(left.len() >= 2, "a data file and its vector file: {left:?}");
+    drop(txn);
+    for (path, copy) in &left {
+        std::fs::copy(copy, path).unwrap();
+    }
+    let mut txn = db.begin_write().unwrap();
+    txn.append("t", &swapped_rows(&schema, false)).unwrap();
+    let snapshot = txn.commit().unwrap();
+    assert_ne!(snapshot.table("t").unwrap().files[0].path, data_file);
+    assert_eq!(nearest_id(&db, &[0.0, 1.0]), (0, 0.0));
+}
+
+/// Issue 21, item 10: an index name became a directory name unchecked, so
+/// `CREATE VECTOR INDEX "../../victim"` wrote (and could delete) outside the database.
+#[test]
+fn an_index_name_that_would_leave_the_database_directory_is_refused() {
+    let (dir, db) = database(&[Some(vec![1.0, 0.0])], 2, 10);
+    for name in ["../../victim", "a/b", ".hidden"] {
+        let mut txn = db.begin_write().unwrap();
+        let err = txn
+            .create_vector_index("t", &IndexSpec::new(name, "v"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("vector index name"), "{name}: {err}");
+    }
+    assert!(!dir.path().join("victim-00000000000000000003").exists());
+    assert_eq!(walk(&dir.path().join("vs.reeldb/indexes")), 0);
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flat_map(|e| {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                walk_files(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
