@@ -39,6 +39,7 @@ mod session;
 mod split;
 mod sql_types;
 mod table;
+mod table_function_args;
 mod vector_index_statements;
 pub mod vector_search;
 mod vector_type;

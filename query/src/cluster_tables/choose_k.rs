@@ -17,10 +17,11 @@ use datafusion::catalog::{
 use datafusion::common::{DataFusionError, Result, plan_err};
 use reeldb_linalg::Points;
 use reeldb_linalg::cluster::choose_k::{ChooseKParams, KScore, choose_k};
-use reeldb_udf::analysis::params::{ParamKind, ParamSpec, Params};
+use reeldb_udf::analysis::params::{ParamKind, ParamSpec};
 
 use super::computed::ComputedTable;
-use super::table_input::{InputColumns, constant_args, text_arg};
+use super::table_input::InputColumns;
+use crate::table_function_args::TableArgs;
 
 const NAME: &str = "choose_k";
 const USAGE: &str = "choose_k('table', 'vector column', k_min, k_max [, seed [, runs]] \
@@ -67,16 +68,14 @@ impl ChooseKFunction {
 
 impl TableFunctionImpl for ChooseKFunction {
     fn call_with_args(&self, call: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let args = call.exprs();
-        if args.len() < 4 {
-            return plan_err!("{NAME}() takes at least 4 arguments; {USAGE}");
-        }
-        let table = text_arg(NAME, USAGE, args, 0, "table name")?;
-        let column = text_arg(NAME, USAGE, args, 1, "vector column name")?;
-        let params = Params::parse(
+        let args = TableArgs::new(NAME, USAGE, &call);
+        args.expect_at_least(4)?;
+        let table = args.text(0, "table name")?;
+        let column = args.text(1, "vector column name")?;
+        let params = args.params(
             &format!("{NAME}('{table}', '{column}', ...)"),
             CHOOSE_K_PARAMS,
-            &constant_args(NAME, call.session(), args, 2)?,
+            2,
         )?;
         let mut choice = ChooseKParams::new(
             params.count("k_min", 1)?.unwrap_or(1),

@@ -21,10 +21,11 @@ use rayon::prelude::*;
 use reeldb_linalg::Points;
 use reeldb_linalg::cluster::NOISE;
 use reeldb_linalg::cluster::pair_similarity::top_mean_similarity;
-use reeldb_udf::analysis::params::{ParamKind, ParamSpec, Params};
+use reeldb_udf::analysis::params::{ParamKind, ParamSpec};
 
 use super::computed::ComputedTable;
-use super::table_input::{InputColumns, TableInput, constant_args, text_arg};
+use super::table_input::{InputColumns, TableInput};
+use crate::table_function_args::TableArgs;
 
 const NAME: &str = "cluster_similarity";
 const USAGE: &str = "cluster_similarity('table', 'vector column', 'label column' \
@@ -70,17 +71,15 @@ struct Sides {
 
 impl TableFunctionImpl for ClusterSimilarityFunction {
     fn call_with_args(&self, call: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let args = call.exprs();
-        if args.len() < 3 {
-            return plan_err!("{NAME}() takes at least 3 arguments; {USAGE}");
-        }
-        let table = text_arg(NAME, USAGE, args, 0, "table name")?;
-        let vector = text_arg(NAME, USAGE, args, 1, "vector column name")?;
-        let label = text_arg(NAME, USAGE, args, 2, "label column name")?;
-        let params = Params::parse(
+        let args = TableArgs::new(NAME, USAGE, &call);
+        args.expect_at_least(3)?;
+        let table = args.text(0, "table name")?;
+        let vector = args.text(1, "vector column name")?;
+        let label = args.text(2, "label column name")?;
+        let params = args.params(
             &format!("{NAME}('{table}', '{vector}', '{label}', ...)"),
             CLUSTER_SIMILARITY_PARAMS,
-            &constant_args(NAME, call.session(), args, 3)?,
+            3,
         )?;
         let sides = Sides {
             partition: params.text("partition").map(str::to_string),

@@ -18,12 +18,10 @@ use datafusion::catalog::{
     MemoryCatalogProvider, Session, TableFunctionArgs, TableFunctionImpl, TableProvider,
 };
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{
-    DFSchema, DataFusionError, Result, ScalarValue, exec_err, internal_err, plan_err,
-};
+use datafusion::common::{DataFusionError, Result, exec_err, internal_err, plan_err};
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::{ColumnarValue, Expr};
+use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PhysicalExpr, PlanProperties, collect,
@@ -39,6 +37,7 @@ use super::rows::DataFileFooters;
 use super::rule::choose_search;
 use crate::catalog::bound_snapshot;
 use crate::table::ReeldbTable;
+use crate::table_function_args::TableArgs;
 
 const NAME: &str = "knn";
 const USAGE: &str = "knn('table', 'column', query vector, k [, 'metric' [, ef_search]])";
@@ -68,62 +67,13 @@ enum QueryArg {
     Subquery(Arc<dyn ExecutionPlan>),
 }
 
-fn text_arg(args: &[Expr], position: usize, what: &str) -> Result<String> {
-    crate::cluster_tables::table_input::text_arg(NAME, USAGE, args, position, what)
-}
-
-/// Evaluates a constant argument.
-pub(crate) fn constant(session: &dyn Session, expr: &Expr) -> Result<ScalarValue> {
-    if let Expr::Literal(value, _) = expr {
-        return Ok(value.clone());
-    }
-    let physical = session.create_physical_expr(expr.clone(), &DFSchema::empty())?;
-    let batch = RecordBatch::try_new_with_options(
-        Arc::new(Schema::empty()),
-        vec![],
-        &RecordBatchOptions::new().with_row_count(Some(1)),
-    )?;
-    match physical.evaluate(&batch)? {
-        ColumnarValue::Scalar(value) => Ok(value),
-        ColumnarValue::Array(array) => ScalarValue::try_from_array(&array, 0),
-    }
-}
-
-fn whole_number(
-    session: &dyn Session,
-    args: &[Expr],
-    position: usize,
-    what: &str,
-) -> Result<usize> {
-    let value = args
-        .get(position)
-        .map(|expr| constant(session, expr))
-        .transpose()?;
-    match value
-        .as_ref()
-        .and_then(|v| v.cast_to(&DataType::Int64).ok())
-    {
-        Some(ScalarValue::Int64(Some(n))) if n > 0 => Ok(n as usize),
-        _ => plan_err!(
-            "{NAME}(): argument {} ({what}) must be a whole number above 0; {USAGE}",
-            position + 1
-        ),
-    }
-}
-
 impl TableFunctionImpl for KnnFunction {
     fn call_with_args(&self, call: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let args = call.exprs();
-        let session = call.session();
-        if !(4..=6).contains(&args.len()) {
-            return plan_err!(
-                "{NAME}() takes 4 to 6 arguments, not {}; {USAGE}",
-                args.len()
-            );
-        }
-        let table_name = text_arg(args, 0, "table name")?;
-        let column = text_arg(args, 1, "vector column name")?;
-        let k = whole_number(session, args, 3, "k")?;
+        let args = TableArgs::new(NAME, USAGE, &call);
+        args.expect_between(4, 6)?;
+        let table_name = args.text(0, "table name")?;
+        let column = args.text(1, "vector column name")?;
+        let k = args.whole_number(3, "k")?;
         let snapshot = bound_snapshot(&self.catalog)?;
         let table = ReeldbTable::new(Arc::clone(&snapshot), &table_name)
             .map_err(|e| DataFusionError::Plan(format!("{NAME}(): {e}")))?;
@@ -147,29 +97,32 @@ impl TableFunctionImpl for KnnFunction {
             .table(&table_name)
             .map_err(|e| DataFusionError::Plan(e.to_string()))?;
         let column_index = entry.indexes.iter().find(|i| i.column == column);
-        let metric = match args.get(4) {
-            Some(_) => text_arg(args, 4, "metric")?
+        let metric = match args.exprs().get(4) {
+            Some(_) => args
+                .text(4, "metric")?
                 .parse::<Metric>()
                 .map_err(|e| DataFusionError::Plan(format!("{NAME}(): {e}")))?,
             None => column_index
                 .and_then(|i| i.metric.parse().ok())
                 .unwrap_or(Metric::Cosine),
         };
-        let options = session
+        let options = args
+            .session()
             .config_options()
             .extensions
             .get::<ReeldbOptions>()
             .cloned()
             .unwrap_or_default();
         let ef_search = args
+            .exprs()
             .get(5)
-            .map(|_| whole_number(session, args, 5, "ef_search"))
+            .map(|_| args.whole_number(5, "ef_search"))
             .transpose()?;
         let search = choose_search(&table, &column, metric, &options, ef_search);
-        let query = match &args[2] {
+        let query = match &args.exprs()[2] {
             Expr::ScalarSubquery(subquery) => QuerySource::Subquery(Arc::clone(&subquery.subquery)),
             expr => {
-                let value = constant(session, expr)?;
+                let value = args.constant(expr)?;
                 match constant_vector(NAME, 3, &value)? {
                     Some(vector) if vector.len() == dim => QuerySource::Constant(vector),
                     Some(vector) => {
