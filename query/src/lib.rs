@@ -30,6 +30,7 @@ pub mod cluster_statement;
 pub mod cluster_tables;
 mod copy_from;
 mod error;
+pub mod functions;
 pub mod ingest;
 mod ingest_statement;
 mod keyword_functions;

@@ -111,15 +111,21 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
+    /// Within this crate; `reeldb_query::functions` checks all kinds, table functions and
+    /// DataFusion's built-ins included.
     #[test]
     fn no_two_functions_share_a_name() {
         let mut names = HashSet::new();
-        for function in all_functions(&Arc::new(ModelRegistry::builtin_only())) {
-            assert!(
-                names.insert(function.name().to_string()),
-                "{}",
-                function.name()
-            );
+        let scalar = all_functions(&Arc::new(ModelRegistry::builtin_only()));
+        let scalar = scalar.iter().map(|f| (f.name(), f.aliases()));
+        let aggregate = all_aggregate_functions();
+        let aggregate = aggregate.iter().map(|f| (f.name(), f.aliases()));
+        let window = all_window_functions();
+        let window = window.iter().map(|f| (f.name(), f.aliases()));
+        for (name, aliases) in scalar.chain(aggregate).chain(window) {
+            for name in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
+                assert!(names.insert(name.to_lowercase()), "duplicate name {name}");
+            }
         }
     }
 }

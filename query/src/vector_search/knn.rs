@@ -9,7 +9,7 @@
 //! (`SET reeldb.ef_search`) or the index.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -21,7 +21,7 @@ use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result, exec_err, internal_err, plan_err};
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{Documentation, Expr};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PhysicalExpr, PlanProperties, collect,
@@ -29,6 +29,7 @@ use datafusion::physical_plan::{
 use reeldb_engine::vector::vector_dimension;
 use reeldb_engine::{SearchMode, SearchRequest};
 use reeldb_linalg::distance::Metric;
+use reeldb_udf::DOC_SECTION_VECTOR;
 use reeldb_udf::vector_arg::{VectorColumn, constant_vector};
 
 use super::exec::{one_batch_properties, search_table};
@@ -36,11 +37,56 @@ use super::options::ReeldbOptions;
 use super::rows::DataFileFooters;
 use super::rule::choose_search;
 use crate::catalog::bound_snapshot;
+use crate::functions::DocumentedTableFunction;
 use crate::table::ReeldbTable;
 use crate::table_function_args::TableArgs;
 
 const NAME: &str = "knn";
 const USAGE: &str = "knn('table', 'column', query vector, k [, 'metric' [, ef_search]])";
+
+static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        DOC_SECTION_VECTOR,
+        "The k nearest rows of a table to a query vector, nearest first: the table's columns \
+         plus `_distance` and `_similarity`. Rows whose score is NULL are not neighbours and \
+         are left out. The metric defaults to that of the column's vector index, else cosine; \
+         the search uses that index when the metrics agree.",
+        "knn(table, column, query, k [, metric [, ef_search]])",
+    )
+    .with_sql_example(
+        r#"```sql
+> SELECT id, video, round(_distance, 3) AS distance FROM knn('frames', 'embedding', [0.02, 0.97], 3, 'l2');
++----+-------+----------+
+| id | video | distance |
++----+-------+----------+
+| 4  | news  | 0.036    |
+| 11 | sport | 0.073    |
+| 10 | sport | 0.085    |
++----+-------+----------+
+```"#,
+    )
+    .with_argument("table", "The table's name, as text")
+    .with_argument("column", "The name of its vector column, as text")
+    .with_argument(
+        "query",
+        "The query vector: a constant (a list such as [0.1, 0.2], text '[0.1, 0.2]', \
+         embed(...)) or a scalar subquery that gives one vector, run when the result is read",
+    )
+    .with_argument("k", "How many neighbours: a whole number above 0")
+    .with_argument(
+        "metric",
+        "'cosine', 'dot', 'l2' (or 'euclidean'), 'l1' (or 'manhattan'); by default the \
+         metric of the column's vector index, else 'cosine'",
+    )
+    .with_argument(
+        "ef_search",
+        "How wide the index search is, a whole number above 0; by default the session's \
+         SET reeldb.ef_search, else the index's",
+    )
+    .with_related_udf("similarity")
+    .with_related_udf("distance")
+    .build()
+});
 
 /// The `knn` table function of a session.
 #[derive(Debug)]
@@ -56,6 +102,16 @@ impl KnnFunction {
             catalog,
             cache_vector_files,
         }
+    }
+}
+
+impl DocumentedTableFunction for KnnFunction {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn documentation(&self) -> &Documentation {
+        &DOCUMENTATION
     }
 }
 
