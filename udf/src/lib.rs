@@ -63,6 +63,11 @@ pub const DOC_SECTION_ANALYSIS: DocSection = DocSection {
     description: Some("Cluster vectors, project them to 2-D maps, and measure clusterings."),
 };
 
+/// The documentation sections of reeldb's functions, in the order the reference shows them.
+pub fn doc_sections() -> Vec<DocSection> {
+    vec![DOC_SECTION_VECTOR, DOC_SECTION_MODEL, DOC_SECTION_ANALYSIS]
+}
+
 /// Every window function reeldb adds to SQL.
 pub fn all_window_functions() -> Vec<Arc<WindowUDF>> {
     vec![cluster_udwf(), project_udwf()]

@@ -83,3 +83,43 @@ fn no_name_is_registered_twice() {
         );
     }
 }
+
+#[test]
+fn every_function_has_documentation() {
+    let sections = reeldb_udf::doc_sections();
+    let all = listed();
+    for function in &all {
+        let name = &function.name;
+        let Some(docs) = &function.documentation else {
+            panic!("{name}() has no documentation()");
+        };
+        assert!(
+            sections.contains(&docs.doc_section),
+            "{name}(): section {:?} is not in reeldb_udf::doc_sections()",
+            docs.doc_section.label
+        );
+        assert!(!docs.description.is_empty(), "{name}(): no description");
+        assert!(
+            docs.syntax_example.starts_with(&format!("{name}(")),
+            "{name}(): the syntax line is {:?}",
+            docs.syntax_example
+        );
+        assert!(
+            docs.arguments.as_ref().is_some_and(|a| !a.is_empty()),
+            "{name}(): no argument docs"
+        );
+        let example = docs.sql_example.as_deref().unwrap_or_default();
+        assert!(
+            example.starts_with("```sql\n> ")
+                && example.ends_with("\n```")
+                && example.contains("\n+-"),
+            "{name}(): the example is not a ```sql block of `> statement;` and its result table:\n{example}"
+        );
+        for related in docs.related_udfs.iter().flatten() {
+            assert!(
+                all.iter().any(|f| &f.name == related),
+                "{name}(): related function {related}() is not one of reeldb's"
+            );
+        }
+    }
+}
