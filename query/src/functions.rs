@@ -4,7 +4,10 @@
 //! ([`reeldb_udf::register_all`]); the table functions (`knn()`, `choose_k()`,
 //! `cluster_similarity()`) are defined in this crate, because they read the statement's
 //! snapshot from the session's catalog. [`register_all`] registers both, and
-//! [`all_functions`] lists them with their documentation.
+//! [`all_functions`] lists them with their documentation, from which [`docs`] renders
+//! `docs/sql-functions.md`.
+
+pub mod docs;
 
 use std::sync::Arc;
 

@@ -123,3 +123,15 @@ fn every_function_has_documentation() {
         }
     }
 }
+
+#[test]
+fn the_reference_renders_every_function() {
+    let markdown = docs::sql_functions_markdown().unwrap();
+    for function in listed() {
+        assert!(
+            markdown.contains(&format!("\n### `{}`\n", function.name)),
+            "{}",
+            function.name
+        );
+    }
+}
