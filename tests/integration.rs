@@ -4,6 +4,7 @@ mod integration {
     mod clustering;
     mod crash;
     mod faces;
+    mod function_docs;
     mod ingest;
     mod library;
     mod models;

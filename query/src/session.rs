@@ -30,7 +30,6 @@ use crate::append::append_stream;
 use crate::ast::ReeldbStatement;
 use crate::catalog::SnapshotSchema;
 use crate::cluster_statement::cluster_into;
-use crate::cluster_tables::{ChooseKFunction, ClusterSimilarityFunction};
 use crate::copy_from::copy_from;
 use crate::error::{Error, Result};
 use crate::ingest::{IngestControl, NoProgress, Progress};
@@ -44,7 +43,7 @@ use crate::split::split_statements;
 use crate::table::ReeldbTable;
 use crate::vector_index_statements::{create_vector_index, drop_vector_index, show_vector_indexes};
 use crate::vector_search::{
-    KnnFunction, LateralVectorTopKRule, ReeldbOptions, ReeldbQueryPlanner, VectorTopKRule,
+    LateralVectorTopKRule, ReeldbOptions, ReeldbQueryPlanner, VectorTopKRule,
 };
 use crate::vector_type::VectorTypePlanner;
 
@@ -108,21 +107,9 @@ impl Session {
             .build();
         let ctx = SessionContext::new_with_state(state);
         let models = Arc::new(ModelRegistry::new(db.clone()));
-        reeldb_udf::register_all(&ctx, &models);
         let catalog = Arc::new(MemoryCatalogProvider::new());
         ctx.register_catalog(CATALOG, Arc::clone(&catalog) as Arc<dyn CatalogProvider>);
-        ctx.register_udtf(
-            "choose_k",
-            Arc::new(ChooseKFunction::new(Arc::clone(&catalog))),
-        );
-        ctx.register_udtf(
-            "cluster_similarity",
-            Arc::new(ClusterSimilarityFunction::new(Arc::clone(&catalog))),
-        );
-        ctx.register_udtf(
-            "knn",
-            Arc::new(KnnFunction::new(Arc::clone(&catalog), cache_vector_files)),
-        );
+        crate::functions::register_all(&ctx, &models, &catalog, cache_vector_files);
         Session {
             db,
             ctx,

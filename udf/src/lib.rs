@@ -1,7 +1,8 @@
 //! reeldb's SQL functions, as DataFusion user-defined functions.
 //!
-//! Every function reeldb adds to SQL is registered through [`register_all`], the one entry
-//! point the query layer calls (and that a distributed DataFusion engine would call too).
+//! Every scalar, aggregate and window function reeldb adds to SQL is registered through
+//! [`register_all`], which the query layer's `reeldb_query::functions::register_all` calls
+//! along with the table functions (and that a distributed DataFusion engine would call too).
 //! This crate is the home of `similarity()` and `distance()`, of the model functions
 //! (`embed()`, `embed_image()`, `classify()`, `detect_faces()`, `phash()`, `hamming()`) and of
 //! the models behind them (`model/`: the built-in image descriptor, ONNX Runtime, CLIP and
@@ -11,11 +12,20 @@
 //! # Adding a SQL function
 //! 1. One file per function under `src/scalar/` (clustering and projection: `src/analysis/`),
 //!    with a struct `XxxFunc` implementing DataFusion's `ScalarUDFImpl` (`WindowUDFImpl`,
-//!    `AggregateUDFImpl`) and user docs as data.
+//!    `AggregateUDFImpl`) and user docs as data: a `Documentation` in one of the sections of
+//!    [`doc_sections`], with a syntax line, every argument, and an example in the form
+//!    DataFusion's docs use (a fenced `sql` block of `> statement;` and its result table)
+//!    over the example table of `reeldb_query::functions::docs`.
 //! 2. A `LazyLock` singleton `xxx_udf()` in that file (or, for a function that needs the
 //!    database's models, a constructor taking the [`ModelRegistry`]), listed in
-//!    [`all_functions`].
+//!    [`all_functions`] ([`all_aggregate_functions`], [`all_window_functions`]). A table
+//!    function lives in the query crate instead and is listed in
+//!    `reeldb_query::functions::all_table_functions`.
 //! 3. `.slt` cases under `tests/slt/`, error cases included.
+//! 4. Regenerate the reference, `docs/sql-functions.md`, which is rendered from the
+//!    functions' documentation (a test fails while it differs; it also runs every example
+//!    and compares the result), and commit it:
+//!    `REELDB_UPDATE_DOCS=1 cargo test -p reeldb-tests --test integration function_docs`.
 
 pub mod analysis;
 pub mod model;
@@ -62,6 +72,11 @@ pub const DOC_SECTION_ANALYSIS: DocSection = DocSection {
     label: "Clustering Functions",
     description: Some("Cluster vectors, project them to 2-D maps, and measure clusterings."),
 };
+
+/// The documentation sections of reeldb's functions, in the order the reference shows them.
+pub fn doc_sections() -> Vec<DocSection> {
+    vec![DOC_SECTION_VECTOR, DOC_SECTION_MODEL, DOC_SECTION_ANALYSIS]
+}
 
 /// Every window function reeldb adds to SQL.
 pub fn all_window_functions() -> Vec<Arc<WindowUDF>> {
@@ -111,15 +126,21 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
+    /// Within this crate; `reeldb_query::functions` checks all kinds, table functions and
+    /// DataFusion's built-ins included.
     #[test]
     fn no_two_functions_share_a_name() {
         let mut names = HashSet::new();
-        for function in all_functions(&Arc::new(ModelRegistry::builtin_only())) {
-            assert!(
-                names.insert(function.name().to_string()),
-                "{}",
-                function.name()
-            );
+        let scalar = all_functions(&Arc::new(ModelRegistry::builtin_only()));
+        let scalar = scalar.iter().map(|f| (f.name(), f.aliases()));
+        let aggregate = all_aggregate_functions();
+        let aggregate = aggregate.iter().map(|f| (f.name(), f.aliases()));
+        let window = all_window_functions();
+        let window = window.iter().map(|f| (f.name(), f.aliases()));
+        for (name, aliases) in scalar.chain(aggregate).chain(window) {
+            for name in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
+                assert!(names.insert(name.to_lowercase()), "duplicate name {name}");
+            }
         }
     }
 }

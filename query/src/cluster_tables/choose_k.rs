@@ -7,7 +7,7 @@
 //! and between this K's clusters and the previous K's (the K-selection of "An Efficient and
 //! Explanatory Image and Text Clustering System", §3.4.1).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -15,12 +15,16 @@ use datafusion::catalog::{
     MemoryCatalogProvider, TableFunctionArgs, TableFunctionImpl, TableProvider,
 };
 use datafusion::common::{DataFusionError, Result, plan_err};
+use datafusion::logical_expr::Documentation;
 use reeldb_linalg::Points;
 use reeldb_linalg::cluster::choose_k::{ChooseKParams, KScore, choose_k};
-use reeldb_udf::analysis::params::{ParamKind, ParamSpec, Params};
+use reeldb_udf::DOC_SECTION_ANALYSIS;
+use reeldb_udf::analysis::params::{ParamKind, ParamSpec};
 
 use super::computed::ComputedTable;
-use super::table_input::{InputColumns, constant_args, text_arg};
+use super::table_input::InputColumns;
+use crate::functions::{DocumentedTableFunction, with_param_arguments};
+use crate::table_function_args::TableArgs;
 
 const NAME: &str = "choose_k";
 const USAGE: &str = "choose_k('table', 'vector column', k_min, k_max [, seed [, runs]] \
@@ -52,6 +56,39 @@ pub const CHOOSE_K_PARAMS: &[ParamSpec] = &[
     ),
 ];
 
+static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
+    let builder = Documentation::builder(
+        DOC_SECTION_ANALYSIS,
+        "One row per K (and per partition) with the measures that help choose the number of \
+         k-means clusters: `inertia`, `mean_intra_distance` (a row to its centre; compact \
+         clusters: small), `mean_inter_centroid_distance` (between centres; distinct \
+         clusters: large), the `silhouette`, and two stabilities as adjusted Rand indexes: \
+         `seed_stability` across `runs` seeds at this K, and `k_stability` between this K's \
+         clusters and the previous K's. Computed when the result is read. Parameters after \
+         the column go by position or as 'name=value'.",
+        "choose_k(table, column, k_min, k_max [, seed [, runs]] [, 'partition=column'] \
+         [, 'silhouette_sample=n'])",
+    )
+    .with_sql_example(
+        r#"```sql
+> SELECT k, round(inertia, 3) AS inertia, round(silhouette, 3) AS silhouette FROM choose_k('frames', 'embedding', 2, 4) ORDER BY k;
++---+---------+------------+
+| k | inertia | silhouette |
++---+---------+------------+
+| 2 | 0.11    | 0.883      |
+| 3 | 0.08    | 0.593      |
+| 4 | 0.05    | 0.306      |
++---+---------+------------+
+```"#,
+    )
+    .with_argument("table", "The table's name, as text")
+    .with_argument("column", "The name of its vector column, as text");
+    with_param_arguments(builder, CHOOSE_K_PARAMS)
+        .with_related_udf("cluster")
+        .with_related_udf("silhouette")
+        .build()
+});
+
 /// The `choose_k` table function of a session.
 #[derive(Debug)]
 pub struct ChooseKFunction {
@@ -65,18 +102,26 @@ impl ChooseKFunction {
     }
 }
 
+impl DocumentedTableFunction for ChooseKFunction {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn documentation(&self) -> &Documentation {
+        &DOCUMENTATION
+    }
+}
+
 impl TableFunctionImpl for ChooseKFunction {
     fn call_with_args(&self, call: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let args = call.exprs();
-        if args.len() < 4 {
-            return plan_err!("{NAME}() takes at least 4 arguments; {USAGE}");
-        }
-        let table = text_arg(NAME, USAGE, args, 0, "table name")?;
-        let column = text_arg(NAME, USAGE, args, 1, "vector column name")?;
-        let params = Params::parse(
+        let args = TableArgs::new(NAME, USAGE, &call);
+        args.expect_at_least(4)?;
+        let table = args.text(0, "table name")?;
+        let column = args.text(1, "vector column name")?;
+        let params = args.params(
             &format!("{NAME}('{table}', '{column}', ...)"),
             CHOOSE_K_PARAMS,
-            &constant_args(NAME, call.session(), args, 2)?,
+            2,
         )?;
         let mut choice = ChooseKParams::new(
             params.count("k_min", 1)?.unwrap_or(1),

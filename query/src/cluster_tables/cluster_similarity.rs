@@ -9,7 +9,7 @@
 //! compared.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -17,14 +17,18 @@ use datafusion::catalog::{
     MemoryCatalogProvider, TableFunctionArgs, TableFunctionImpl, TableProvider,
 };
 use datafusion::common::{DataFusionError, Result, exec_err, plan_err};
+use datafusion::logical_expr::Documentation;
 use rayon::prelude::*;
 use reeldb_linalg::Points;
 use reeldb_linalg::cluster::NOISE;
 use reeldb_linalg::cluster::pair_similarity::top_mean_similarity;
-use reeldb_udf::analysis::params::{ParamKind, ParamSpec, Params};
+use reeldb_udf::DOC_SECTION_ANALYSIS;
+use reeldb_udf::analysis::params::{ParamKind, ParamSpec};
 
 use super::computed::ComputedTable;
-use super::table_input::{InputColumns, TableInput, constant_args, text_arg};
+use super::table_input::{InputColumns, TableInput};
+use crate::functions::{DocumentedTableFunction, with_param_arguments};
+use crate::table_function_args::TableArgs;
 
 const NAME: &str = "cluster_similarity";
 const USAGE: &str = "cluster_similarity('table', 'vector column', 'label column' \
@@ -45,6 +49,45 @@ pub const CLUSTER_SIMILARITY_PARAMS: &[ParamSpec] = &[
         "how many of the largest pair similarities are averaged; default 10",
     ),
 ];
+
+static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
+    let builder = Documentation::builder(
+        DOC_SECTION_ANALYSIS,
+        "How alike two clusters are, for every pair of clusters of two partitions (two \
+         videos): the mean of the `top_n` largest cosine similarities between a vector of one \
+         cluster and a vector of the other. One row per pair, most similar first: \
+         `left_<partition>`, `left_cluster`, `right_<partition>`, `right_cluster`, \
+         `similarity` and `pairs` (the vector pairs compared). Noise (-1) is no cluster. \
+         Without a partition column, every pair of clusters of the table is compared; with \
+         one but no values, every pair of its values. Computed when the result is read. \
+         Parameters after the label column go by position or as 'name=value'.",
+        "cluster_similarity(table, vector, label [, partition [, left [, right]]] \
+         [, 'top_n=n'])",
+    )
+    .with_sql_example(
+        r#"```sql
+> SELECT left_cluster, right_cluster, round(similarity, 3) AS similarity, pairs FROM cluster_similarity('frames', 'embedding', 'topic', 'video', 'news', 'sport');
++--------------+---------------+------------+-------+
+| left_cluster | right_cluster | similarity | pairs |
++--------------+---------------+------------+-------+
+| 0            | 0             | 0.996      | 9     |
+| 1            | 1             | 0.996      | 9     |
+| 0            | 1             | 0.111      | 9     |
+| 1            | 0             | 0.111      | 9     |
++--------------+---------------+------------+-------+
+```"#,
+    )
+    .with_argument("table", "The table's name, as text")
+    .with_argument("vector", "The name of its vector column, as text")
+    .with_argument(
+        "label",
+        "The name of its cluster label column (whole numbers, as cluster() or CLUSTER write \
+         them), as text",
+    );
+    with_param_arguments(builder, CLUSTER_SIMILARITY_PARAMS)
+        .with_related_udf("cluster")
+        .build()
+});
 
 /// The `cluster_similarity` table function of a session.
 #[derive(Debug)]
@@ -68,19 +111,27 @@ struct Sides {
     top_n: usize,
 }
 
+impl DocumentedTableFunction for ClusterSimilarityFunction {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn documentation(&self) -> &Documentation {
+        &DOCUMENTATION
+    }
+}
+
 impl TableFunctionImpl for ClusterSimilarityFunction {
     fn call_with_args(&self, call: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let args = call.exprs();
-        if args.len() < 3 {
-            return plan_err!("{NAME}() takes at least 3 arguments; {USAGE}");
-        }
-        let table = text_arg(NAME, USAGE, args, 0, "table name")?;
-        let vector = text_arg(NAME, USAGE, args, 1, "vector column name")?;
-        let label = text_arg(NAME, USAGE, args, 2, "label column name")?;
-        let params = Params::parse(
+        let args = TableArgs::new(NAME, USAGE, &call);
+        args.expect_at_least(3)?;
+        let table = args.text(0, "table name")?;
+        let vector = args.text(1, "vector column name")?;
+        let label = args.text(2, "label column name")?;
+        let params = args.params(
             &format!("{NAME}('{table}', '{vector}', '{label}', ...)"),
             CLUSTER_SIMILARITY_PARAMS,
-            &constant_args(NAME, call.session(), args, 3)?,
+            3,
         )?;
         let sides = Sides {
             partition: params.text("partition").map(str::to_string),

@@ -7,16 +7,14 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
-use datafusion::catalog::{MemoryCatalogProvider, Session, TableProvider};
-use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err, plan_err};
-use datafusion::logical_expr::Expr;
+use datafusion::catalog::{MemoryCatalogProvider, TableProvider};
+use datafusion::common::{DataFusionError, Result, exec_err, plan_err};
 use datafusion::prelude::SessionContext;
 use reeldb_engine::vector::vector_dimension;
 use reeldb_udf::vector_arg::VectorColumn;
 
 use crate::catalog::bound_snapshot;
 use crate::table::ReeldbTable;
-use crate::vector_search::knn::constant;
 
 /// The vectors (and labels) of one partition, in table order; rows with a NULL vector (or
 /// label) are left out.
@@ -166,48 +164,4 @@ impl InputColumns {
         }
         Ok(input)
     }
-}
-
-/// Argument `position` as text; `what` names it in the error.
-pub fn text_arg(
-    function: &str,
-    usage: &str,
-    args: &[Expr],
-    position: usize,
-    what: &str,
-) -> Result<String> {
-    match args.get(position) {
-        Some(Expr::Literal(
-            ScalarValue::Utf8(Some(text))
-            | ScalarValue::Utf8View(Some(text))
-            | ScalarValue::LargeUtf8(Some(text)),
-            _,
-        )) => Ok(text.clone()),
-        _ => plan_err!(
-            "{function}(): argument {} must be the {what} as text; {usage}",
-            position + 1
-        ),
-    }
-}
-
-/// The arguments from `from` on as constants (`'name=value'` texts included), evaluated as
-/// `knn()` evaluates its own.
-pub fn constant_args(
-    function: &str,
-    session: &dyn Session,
-    args: &[Expr],
-    from: usize,
-) -> Result<Vec<ScalarValue>> {
-    args.iter()
-        .enumerate()
-        .skip(from)
-        .map(|(index, expr)| {
-            constant(session, expr).map_err(|e| {
-                DataFusionError::Plan(format!(
-                    "{function}(): argument {} must be a constant: {e}",
-                    index + 1
-                ))
-            })
-        })
-        .collect()
 }

@@ -9,7 +9,7 @@
 //! (`SET reeldb.ef_search`) or the index.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -18,12 +18,10 @@ use datafusion::catalog::{
     MemoryCatalogProvider, Session, TableFunctionArgs, TableFunctionImpl, TableProvider,
 };
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{
-    DFSchema, DataFusionError, Result, ScalarValue, exec_err, internal_err, plan_err,
-};
+use datafusion::common::{DataFusionError, Result, exec_err, internal_err, plan_err};
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::{ColumnarValue, Expr};
+use datafusion::logical_expr::{Documentation, Expr};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PhysicalExpr, PlanProperties, collect,
@@ -31,6 +29,7 @@ use datafusion::physical_plan::{
 use reeldb_engine::vector::vector_dimension;
 use reeldb_engine::{SearchMode, SearchRequest};
 use reeldb_linalg::distance::Metric;
+use reeldb_udf::DOC_SECTION_VECTOR;
 use reeldb_udf::vector_arg::{VectorColumn, constant_vector};
 
 use super::exec::{one_batch_properties, search_table};
@@ -38,10 +37,56 @@ use super::options::ReeldbOptions;
 use super::rows::DataFileFooters;
 use super::rule::choose_search;
 use crate::catalog::bound_snapshot;
+use crate::functions::DocumentedTableFunction;
 use crate::table::ReeldbTable;
+use crate::table_function_args::TableArgs;
 
 const NAME: &str = "knn";
 const USAGE: &str = "knn('table', 'column', query vector, k [, 'metric' [, ef_search]])";
+
+static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        DOC_SECTION_VECTOR,
+        "The k nearest rows of a table to a query vector, nearest first: the table's columns \
+         plus `_distance` and `_similarity`. Rows whose score is NULL are not neighbours and \
+         are left out. The metric defaults to that of the column's vector index, else cosine; \
+         the search uses that index when the metrics agree.",
+        "knn(table, column, query, k [, metric [, ef_search]])",
+    )
+    .with_sql_example(
+        r#"```sql
+> SELECT id, video, round(_distance, 3) AS distance FROM knn('frames', 'embedding', [0.02, 0.97], 3, 'l2');
++----+-------+----------+
+| id | video | distance |
++----+-------+----------+
+| 4  | news  | 0.036    |
+| 11 | sport | 0.073    |
+| 10 | sport | 0.085    |
++----+-------+----------+
+```"#,
+    )
+    .with_argument("table", "The table's name, as text")
+    .with_argument("column", "The name of its vector column, as text")
+    .with_argument(
+        "query",
+        "The query vector: a constant (a list such as [0.1, 0.2], text '[0.1, 0.2]', \
+         embed(...)) or a scalar subquery that gives one vector, run when the result is read",
+    )
+    .with_argument("k", "How many neighbours: a whole number above 0")
+    .with_argument(
+        "metric",
+        "'cosine', 'dot', 'l2' (or 'euclidean'), 'l1' (or 'manhattan'); by default the \
+         metric of the column's vector index, else 'cosine'",
+    )
+    .with_argument(
+        "ef_search",
+        "How wide the index search is, a whole number above 0; by default the session's \
+         SET reeldb.ef_search, else the index's",
+    )
+    .with_related_udf("similarity")
+    .with_related_udf("distance")
+    .build()
+});
 
 /// The `knn` table function of a session.
 #[derive(Debug)]
@@ -60,6 +105,16 @@ impl KnnFunction {
     }
 }
 
+impl DocumentedTableFunction for KnnFunction {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn documentation(&self) -> &Documentation {
+        &DOCUMENTATION
+    }
+}
+
 /// The query vector of a call.
 #[derive(Debug, Clone)]
 enum QueryArg {
@@ -68,62 +123,13 @@ enum QueryArg {
     Subquery(Arc<dyn ExecutionPlan>),
 }
 
-fn text_arg(args: &[Expr], position: usize, what: &str) -> Result<String> {
-    crate::cluster_tables::table_input::text_arg(NAME, USAGE, args, position, what)
-}
-
-/// Evaluates a constant argument.
-pub(crate) fn constant(session: &dyn Session, expr: &Expr) -> Result<ScalarValue> {
-    if let Expr::Literal(value, _) = expr {
-        return Ok(value.clone());
-    }
-    let physical = session.create_physical_expr(expr.clone(), &DFSchema::empty())?;
-    let batch = RecordBatch::try_new_with_options(
-        Arc::new(Schema::empty()),
-        vec![],
-        &RecordBatchOptions::new().with_row_count(Some(1)),
-    )?;
-    match physical.evaluate(&batch)? {
-        ColumnarValue::Scalar(value) => Ok(value),
-        ColumnarValue::Array(array) => ScalarValue::try_from_array(&array, 0),
-    }
-}
-
-fn whole_number(
-    session: &dyn Session,
-    args: &[Expr],
-    position: usize,
-    what: &str,
-) -> Result<usize> {
-    let value = args
-        .get(position)
-        .map(|expr| constant(session, expr))
-        .transpose()?;
-    match value
-        .as_ref()
-        .and_then(|v| v.cast_to(&DataType::Int64).ok())
-    {
-        Some(ScalarValue::Int64(Some(n))) if n > 0 => Ok(n as usize),
-        _ => plan_err!(
-            "{NAME}(): argument {} ({what}) must be a whole number above 0; {USAGE}",
-            position + 1
-        ),
-    }
-}
-
 impl TableFunctionImpl for KnnFunction {
     fn call_with_args(&self, call: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let args = call.exprs();
-        let session = call.session();
-        if !(4..=6).contains(&args.len()) {
-            return plan_err!(
-                "{NAME}() takes 4 to 6 arguments, not {}; {USAGE}",
-                args.len()
-            );
-        }
-        let table_name = text_arg(args, 0, "table name")?;
-        let column = text_arg(args, 1, "vector column name")?;
-        let k = whole_number(session, args, 3, "k")?;
+        let args = TableArgs::new(NAME, USAGE, &call);
+        args.expect_between(4, 6)?;
+        let table_name = args.text(0, "table name")?;
+        let column = args.text(1, "vector column name")?;
+        let k = args.whole_number(3, "k")?;
         let snapshot = bound_snapshot(&self.catalog)?;
         let table = ReeldbTable::new(Arc::clone(&snapshot), &table_name)
             .map_err(|e| DataFusionError::Plan(format!("{NAME}(): {e}")))?;
@@ -147,29 +153,32 @@ impl TableFunctionImpl for KnnFunction {
             .table(&table_name)
             .map_err(|e| DataFusionError::Plan(e.to_string()))?;
         let column_index = entry.indexes.iter().find(|i| i.column == column);
-        let metric = match args.get(4) {
-            Some(_) => text_arg(args, 4, "metric")?
+        let metric = match args.exprs().get(4) {
+            Some(_) => args
+                .text(4, "metric")?
                 .parse::<Metric>()
                 .map_err(|e| DataFusionError::Plan(format!("{NAME}(): {e}")))?,
             None => column_index
                 .and_then(|i| i.metric.parse().ok())
                 .unwrap_or(Metric::Cosine),
         };
-        let options = session
+        let options = args
+            .session()
             .config_options()
             .extensions
             .get::<ReeldbOptions>()
             .cloned()
             .unwrap_or_default();
         let ef_search = args
+            .exprs()
             .get(5)
-            .map(|_| whole_number(session, args, 5, "ef_search"))
+            .map(|_| args.whole_number(5, "ef_search"))
             .transpose()?;
         let search = choose_search(&table, &column, metric, &options, ef_search);
-        let query = match &args[2] {
+        let query = match &args.exprs()[2] {
             Expr::ScalarSubquery(subquery) => QuerySource::Subquery(Arc::clone(&subquery.subquery)),
             expr => {
-                let value = constant(session, expr)?;
+                let value = args.constant(expr)?;
                 match constant_vector(NAME, 3, &value)? {
                     Some(vector) if vector.len() == dim => QuerySource::Constant(vector),
                     Some(vector) => {

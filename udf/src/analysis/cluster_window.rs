@@ -24,9 +24,8 @@ use crate::vector_arg::check_vector_type;
 
 const NAME: &str = "cluster";
 
-static DOCUMENTATION: LazyLock<Documentation> =
-    LazyLock::new(|| {
-        Documentation::builder(
+static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
         DOC_SECTION_ANALYSIS,
         "A cluster label (0, 1, ...) for each row's vector, computed over the rows of its window \
          partition; -1 is noise, NULL a NULL vector. Methods and parameters, by position or \
@@ -38,13 +37,37 @@ static DOCUMENTATION: LazyLock<Documentation> =
         "cluster(vector, method [, parameter ...]) OVER ([PARTITION BY ...] [ORDER BY ...])",
     )
     .with_sql_example(
-        "SELECT id, cluster(clip, 'hdbscan', 3) OVER (PARTITION BY video) AS topic FROM frames",
+        r#"```sql
+> SELECT id, video, cluster(embedding, 'hdbscan', 3) OVER (PARTITION BY video) AS topic FROM frames ORDER BY id;
++----+-------+-------+
+| id | video | topic |
++----+-------+-------+
+| 1  | news  | 1     |
+| 2  | news  | 1     |
+| 3  | news  | 1     |
+| 4  | news  | 0     |
+| 5  | news  | 0     |
+| 6  | news  | 0     |
+| 7  | sport | 1     |
+| 8  | sport | 1     |
+| 9  | sport | 1     |
+| 10 | sport | 0     |
+| 11 | sport | 0     |
+| 12 | sport | 0     |
++----+-------+-------+
+```"#,
     )
     .with_argument("vector", "A vector column")
     .with_argument("method", "'dbscan', 'hdbscan' or 'kmeans'")
     .with_argument("parameter", "The method's parameters, constants, in order or 'name=value'")
+    .with_related_udf("project")
+    .with_related_udf("silhouette")
+    .with_related_udf("purity")
+    .with_related_udf("adjusted_rand_index")
+    .with_related_udf("choose_k")
+    .with_related_udf("cluster_similarity")
     .build()
-    });
+});
 
 static UDWF: LazyLock<Arc<WindowUDF>> =
     LazyLock::new(|| Arc::new(WindowUDF::new_from_impl(ClusterFunc::new())));

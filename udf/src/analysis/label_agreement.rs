@@ -50,9 +50,21 @@ static PURITY_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          pure. Noise (-1) and NULLs are left out.",
         "purity(label, truth)",
     )
-    .with_sql_example("SELECT purity(person, true_name) FROM faces")
+    .with_sql_example(
+        r#"```sql
+> SELECT video, purity(topic, editor_topic) AS purity FROM frames GROUP BY video ORDER BY video;
++-------+--------------------+
+| video | purity             |
++-------+--------------------+
+| news  | 0.8333333333333334 |
+| sport | 1.0                |
++-------+--------------------+
+```"#,
+    )
     .with_argument("label", "The cluster label (a whole number)")
     .with_argument("truth", "The known class, of any type")
+    .with_related_udf("adjusted_rand_index")
+    .with_related_udf("cluster")
     .build()
 });
 
@@ -65,10 +77,20 @@ static ARI_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "adjusted_rand_index(label, truth)",
     )
     .with_sql_example(
-        "SELECT video, adjusted_rand_index(topic, editor_topic) FROM frames GROUP BY video",
+        r#"```sql
+> SELECT video, round(adjusted_rand_index(topic, editor_topic), 3) AS ari FROM frames GROUP BY video ORDER BY video;
++-------+-------+
+| video | ari   |
++-------+-------+
+| news  | 0.324 |
+| sport | 1.0   |
++-------+-------+
+```"#,
     )
     .with_argument("label", "A labelling, of any type")
     .with_argument("truth", "Another labelling, of any type")
+    .with_related_udf("purity")
+    .with_related_udf("cluster")
     .build()
 });
 

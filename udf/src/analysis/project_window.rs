@@ -31,13 +31,28 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          coordinates as xy['x'] and xy['y'].",
         "project(vector, method [, parameter ...]) OVER ([PARTITION BY ...])",
     )
-    .with_sql_example("SELECT id, project(clip, 'tsne', 8) OVER () AS xy FROM frames")
+    .with_sql_example(
+        r#"```sql
+> SELECT id, project(embedding, 'pca') OVER () AS xy FROM frames WHERE video = 'news' ORDER BY id;
++----+---------------------------------------------------+
+| id | xy                                                |
++----+---------------------------------------------------+
+| 1  | {x: -0.7071067690849304, y: 0.047140419483184814} |
+| 2  | {x: -0.5656853914260864, y: 0.047140419483184814} |
+| 3  | {x: -0.5656854510307312, y: -0.0942809134721756}  |
+| 4  | {x: 0.7071067690849304, y: 0.047140419483184814}  |
+| 5  | {x: 0.5656853914260864, y: 0.047140419483184814}  |
+| 6  | {x: 0.5656854510307312, y: -0.0942809134721756}   |
++----+---------------------------------------------------+
+```"#,
+    )
     .with_argument("vector", "A vector column")
     .with_argument("method", "'pca' or 'tsne'")
     .with_argument(
         "parameter",
         "The method's parameters, constants, in order or 'name=value'",
     )
+    .with_related_udf("cluster")
     .build()
 });
 

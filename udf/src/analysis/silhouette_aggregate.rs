@@ -34,10 +34,22 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          NULL when fewer than two clusters remain. Exact: it compares every pair of rows.",
         "silhouette(vector, label [, metric])",
     )
-    .with_sql_example("SELECT video, silhouette(clip, topic) FROM frames GROUP BY video")
+    .with_sql_example(
+        r#"```sql
+> SELECT video, round(silhouette(embedding, topic), 3) AS silhouette FROM frames GROUP BY video ORDER BY video;
++-------+------------+
+| video | silhouette |
++-------+------------+
+| news  | 0.869      |
+| sport | 0.863      |
++-------+------------+
+```"#,
+    )
     .with_argument("vector", "A vector column")
     .with_argument("label", "The cluster label of the row (a whole number)")
     .with_argument("metric", "'euclidean' (default) or 'cosine'")
+    .with_related_udf("cluster")
+    .with_related_udf("choose_k")
     .build()
 });
 

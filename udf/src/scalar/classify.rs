@@ -17,9 +17,8 @@ use super::model_args::{constant_text, constant_text_value, field_model};
 use crate::model::registry::ModelRegistry;
 use crate::vector_arg::{VectorArg, check_vector_type};
 
-static DOCUMENTATION: LazyLock<Documentation> =
-    LazyLock::new(|| {
-        Documentation::builder(
+static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
         crate::DOC_SECTION_MODEL,
         "Zero-shot classification: for each label, the probability that the image a vector \
          stands for matches it, as CLIP computes it (a softmax over the model's logit scale \
@@ -30,12 +29,22 @@ static DOCUMENTATION: LazyLock<Documentation> =
         "classify(vector, label [, label ...])",
     )
     .with_sql_example(
-        "SELECT id, classify(clip, 'a photo of a parking lot', 'a photo of a park') FROM frames",
+        r#"```sql
+> SELECT id, classify(clip, 'a photo of a parking lot', 'a photo of a park') AS p FROM frames ORDER BY id LIMIT 2;
++----+---------------------------------------------------------------+
+| id | p                                                             |
++----+---------------------------------------------------------------+
+| 1  | {a photo of a parking lot: 0.9412, a photo of a park: 0.0588} |
+| 2  | {a photo of a parking lot: 0.1035, a photo of a park: 0.8965} |
++----+---------------------------------------------------------------+
+```"#,
     )
     .with_argument("vector", "Image vectors from a model that also embeds text (CLIP)")
     .with_argument("label", "Two or more constant texts")
+    .with_related_udf("embed")
+    .with_related_udf("embed_image")
     .build()
-    });
+});
 
 /// The `classify` function over the models of one registry.
 #[derive(Debug)]

@@ -44,7 +44,14 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "detect_faces(image, detector [, encoder])",
     )
     .with_sql_example(
-        "SELECT id, unnest(detect_faces(path, 'yunet', 'mobilefacenet')) AS face FROM frames",
+        r#"```sql
+> SELECT face['x'] AS x, face['y'] AS y, face['width'] AS width, face['height'] AS height, face['score'] AS score FROM (SELECT unnest(detect_faces('photos/obama-1.jpg', 'yunet')) AS face);
++-----------+----------+-----------+-----------+-----------+
+| x         | y        | width     | height    | score     |
++-----------+----------+-----------+-----------+-----------+
+| 371.26578 | 89.91138 | 240.18575 | 329.19815 | 0.9461723 |
++-----------+----------+-----------+-----------+-----------+
+```"#,
     )
     .with_argument(
         "image",
@@ -58,6 +65,8 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "encoder",
         "Optional: a face encoder from SHOW MODELS (layout face-encoder)",
     )
+    .with_related_udf("embed_image")
+    .with_related_udf("cluster")
     .build()
 });
 

@@ -18,7 +18,16 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "distance(a, b [, metric])",
     )
     .with_sql_example(
-        "SELECT id FROM frames ORDER BY distance(embedding, [0.1, 0.2, 0.3], 'l2') LIMIT 10",
+        r#"```sql
+> SELECT id, distance(embedding, [0.02, 0.93], 'l2') AS d FROM frames ORDER BY d LIMIT 3;
++----+----------------------+
+| id | d                    |
++----+----------------------+
+| 11 | 0.036055538803339005 |
+| 4  | 0.07280109077692032  |
+| 5  | 0.08544004708528519  |
++----+----------------------+
+```"#,
     )
     .with_argument(
         "a",
@@ -29,6 +38,8 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "metric",
         "'cosine' (default), 'dot', 'l2' (or 'euclidean'), 'l1' (or 'manhattan')",
     )
+    .with_related_udf("similarity")
+    .with_related_udf("knn")
     .build()
 });
 

@@ -25,10 +25,22 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "embed(model, text)",
     )
     .with_sql_example(
-        "SELECT id FROM frames ORDER BY similarity(clip, embed('clip', 'navy boat')) DESC LIMIT 50",
+        r#"```sql
+> SELECT id FROM frames ORDER BY similarity(clip, embed('clip', 'navy boat')) DESC LIMIT 3;
++----+
+| id |
++----+
+| 7  |
+| 2  |
+| 9  |
++----+
+```"#,
     )
     .with_argument("model", "A model name from SHOW MODELS")
     .with_argument("text", "The text to embed")
+    .with_related_udf("embed_image")
+    .with_related_udf("similarity")
+    .with_related_udf("classify")
     .build()
 });
 

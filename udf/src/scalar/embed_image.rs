@@ -32,7 +32,16 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          naming the file for one that cannot be read.",
         "embed_image(image [, model])",
     )
-    .with_sql_example("SELECT embed_image('frames/0001.jpg', 'clip')")
+    .with_sql_example(
+        r#"```sql
+> SELECT round(similarity(embed_image('photos/obama-1.jpg'), embed_image('photos/obama-2.jpg')), 3) AS obama_obama, round(similarity(embed_image('photos/obama-1.jpg'), embed_image('photos/rocket.jpg')), 3) AS obama_rocket;
++-------------+--------------+
+| obama_obama | obama_rocket |
++-------------+--------------+
+| 0.817       | 0.747        |
++-------------+--------------+
+```"#,
+    )
     .with_argument(
         "image",
         "A path to a JPEG or PNG file (text) or the file's bytes",
@@ -41,6 +50,9 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "model",
         "A model name from SHOW MODELS; 'builtin' by default",
     )
+    .with_related_udf("embed")
+    .with_related_udf("similarity")
+    .with_related_udf("phash")
     .build()
 });
 

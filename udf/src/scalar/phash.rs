@@ -23,8 +23,21 @@ static PHASH_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
          edited) differ in a few bits, unrelated images in about 32; compare with hamming().",
         "phash(image)",
     )
-    .with_sql_example("SELECT a.id, b.id FROM frames a JOIN frames b ON hamming(a.hash, b.hash) <= 6 AND a.id < b.id")
-    .with_argument("image", "A path to a JPEG or PNG file (text) or the file's bytes")
+    .with_sql_example(
+        r#"```sql
+> SELECT phash('photos/obama-1.jpg') AS hash;
++----------------------+
+| hash                 |
++----------------------+
+| -2334971587329581942 |
++----------------------+
+```"#,
+    )
+    .with_argument(
+        "image",
+        "A path to a JPEG or PNG file (text) or the file's bytes",
+    )
+    .with_related_udf("hamming")
     .build()
 });
 
@@ -34,9 +47,19 @@ static HAMMING_DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "The number of bits in which two 64-bit hashes differ (0 to 64).",
         "hamming(a, b)",
     )
-    .with_sql_example("SELECT hamming(phash('a.jpg'), phash('b.jpg'))")
+    .with_sql_example(
+        r#"```sql
+> SELECT hamming(7, 0) AS bits, hamming(phash('photos/obama-1.jpg'), phash('photos/obama-2.jpg')) AS two_photos;
++------+------------+
+| bits | two_photos |
++------+------------+
+| 3    | 34         |
++------+------------+
+```"#,
+    )
     .with_argument("a", "A BIGINT hash, such as phash() makes")
     .with_argument("b", "Another")
+    .with_related_udf("phash")
     .build()
 });
 

@@ -18,11 +18,28 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "similarity(a, b [, metric])",
     )
     .with_sql_example(
-        "SELECT id, similarity(embedding, [0.1, 0.2, 0.3]) AS s FROM frames ORDER BY s DESC LIMIT 10",
+        r#"```sql
+> SELECT id, similarity(embedding, [1.0, 0.1]) AS s FROM frames ORDER BY s DESC LIMIT 3;
++----+--------------------+
+| id | s                  |
++----+--------------------+
+| 8  | 0.9999998807907104 |
+| 2  | 0.9999395608901978 |
+| 9  | 0.9996953010559082 |
++----+--------------------+
+```"#,
     )
-    .with_argument("a", "A vector: a VECTOR(n) column, a list such as [0.1, 0.2], or text '[0.1, 0.2]'")
+    .with_argument(
+        "a",
+        "A vector: a VECTOR(n) column, a list such as [0.1, 0.2], or text '[0.1, 0.2]'",
+    )
     .with_argument("b", "A vector of the same dimension")
-    .with_argument("metric", "'cosine' (default), 'dot', 'l2' (or 'euclidean'), 'l1' (or 'manhattan')")
+    .with_argument(
+        "metric",
+        "'cosine' (default), 'dot', 'l2' (or 'euclidean'), 'l1' (or 'manhattan')",
+    )
+    .with_related_udf("distance")
+    .with_related_udf("knn")
     .build()
 });
 
