@@ -29,20 +29,22 @@ use reeldb_udf::ModelRegistry;
 use crate::append::append_stream;
 use crate::ast::ReeldbStatement;
 use crate::catalog::SnapshotSchema;
-use crate::cluster_statement::cluster_into;
 use crate::cluster_tables::{ChooseKFunction, ClusterSimilarityFunction};
-use crate::copy_from::copy_from;
 use crate::error::{Error, Result};
 use crate::ingest::{IngestControl, NoProgress, Progress};
-use crate::ingest_statement::run_ingest;
 use crate::keyword_functions::quote_keyword_functions;
-use crate::model_statements::{
-    create_model, drop_model, record_inserted_models, set_column_model, show_models,
-};
 use crate::parser::parse_reeldb_statement;
 use crate::split::split_statements;
+use crate::statements::cluster::cluster_into;
+use crate::statements::copy_from::copy_from;
+use crate::statements::ingest::run_ingest;
+use crate::statements::model::{
+    create_model, drop_model, record_inserted_models, set_column_model, show_models,
+};
+use crate::statements::vector_index::{
+    create_vector_index, drop_vector_index, show_vector_indexes,
+};
 use crate::table::ReeldbTable;
-use crate::vector_index_statements::{create_vector_index, drop_vector_index, show_vector_indexes};
 use crate::vector_search::{
     KnnFunction, LateralVectorTopKRule, ReeldbOptions, ReeldbQueryPlanner, VectorTopKRule,
 };
