@@ -315,7 +315,8 @@ impl Session {
                 Ok(Box::pin(MemoryStream::try_new(vec![batch], schema, None)?))
             }
             ReeldbStatement::Ingest(ingest) => {
-                let batch = run_ingest(self, &ingest, &self.ingest_control()).await?;
+                let batch =
+                    run_ingest(&self.db, &self.models, &ingest, &self.ingest_control()).await?;
                 let schema = batch.schema();
                 Ok(Box::pin(MemoryStream::try_new(vec![batch], schema, None)?))
             }

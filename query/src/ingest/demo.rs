@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
+use reeldb_engine::Database;
+use reeldb_udf::ModelRegistry;
 
 use super::alignment::Alignment;
 use super::control::{IngestControl, IngestReport};
@@ -18,7 +20,6 @@ use super::frames_dir::{FramesOptions, ingest_frames};
 use super::transcript_ingest::{TranscriptOptions, ingest_transcript};
 use super::video::{VideoOptions, ingest_video};
 use crate::error::{Error, Result};
-use crate::session::Session;
 
 /// The rendered broadcast's id (TV News Archive form).
 pub const DEMO_VIDEO: &str = "DEMO_20240315_180000_Evening_News";
@@ -132,11 +133,12 @@ fn clock(seconds: f64) -> String {
     )
 }
 
-/// Builds the demo database: ingests `files` (directories of frames, videos, images and
+/// Builds the demo database in `db` (embedding with `models`): ingests `files` (directories of frames, videos, images and
 /// `.srt`/`.vtt` transcripts named after their video), or with none, renders the demo
 /// broadcast under `render_dir` and ingests it with its transcript.
 pub async fn build_demo(
-    session: &Session,
+    db: &Database,
+    models: &ModelRegistry,
     files: &[PathBuf],
     render_dir: &Path,
     control: &IngestControl,
@@ -152,7 +154,7 @@ pub async fn build_demo(
         };
         report
             .ingested
-            .push(ingest_frames(session, &frames_dir, &options, control).await?);
+            .push(ingest_frames(db, models, &frames_dir, &options, control).await?);
         transcripts.push((transcript, Some(DEMO_VIDEO.to_string()), Alignment::Uniform));
         report.rendered = Some(render_dir.to_path_buf());
     } else {
@@ -171,16 +173,16 @@ pub async fn build_demo(
                     };
                     report
                         .ingested
-                        .push(ingest_frames(session, path, &options, control).await?);
+                        .push(ingest_frames(db, models, path, &options, control).await?);
                 }
                 "jpg" | "jpeg" | "png" => {
                     report.ingested.push(
-                        ingest_frames(session, path, &FramesOptions::default(), control).await?,
+                        ingest_frames(db, models, path, &FramesOptions::default(), control).await?,
                     );
                 }
                 "mp4" | "mkv" | "mov" | "webm" | "avi" | "ts" | "mpg" | "mpeg" | "m4v" => {
                     report.ingested.push(
-                        ingest_video(session, path, &VideoOptions::default(), control).await?,
+                        ingest_video(db, models, path, &VideoOptions::default(), control).await?,
                     );
                     video = stem.unwrap_or_default();
                 }
@@ -205,7 +207,7 @@ pub async fn build_demo(
         };
         report
             .ingested
-            .push(ingest_transcript(session, &path, &options).await?);
+            .push(ingest_transcript(db, &path, &options).await?);
     }
     report.queries = demo_queries(
         &video,

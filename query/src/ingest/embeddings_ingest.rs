@@ -13,14 +13,14 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, FixedSizeListArray, Float32Array, RecordBatch};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{Field, Schema};
-use reeldb_engine::read_data_file;
 use reeldb_engine::vector::{MODEL_METADATA_KEY, vector_dimension, vector_item_field, vector_type};
+use reeldb_engine::{Database, read_data_file};
+use reeldb_udf::ModelRegistry;
 
 use super::control::IngestReport;
 use super::embeddings_file::{ImportedVectors, read_embeddings};
 use super::frame_table::DEFAULT_FRAMES_TABLE;
 use crate::error::{Error, Result};
-use crate::session::Session;
 
 /// Where imported vectors go.
 #[derive(Debug, Clone)]
@@ -55,9 +55,11 @@ fn match_keys(name: &str) -> (&str, &str) {
     (base, stem)
 }
 
-/// Reads the vectors at `path` and stores them in `options.column` of the frames table.
+/// Reads the vectors at `path` and stores them in `options.column` of the frames table in
+/// `db`; a model named in the options is looked up in `models`.
 pub async fn ingest_embeddings(
-    session: &Session,
+    db: &Database,
+    models: &ModelRegistry,
     path: &Path,
     options: &EmbeddingsOptions,
 ) -> Result<IngestReport> {
@@ -65,7 +67,7 @@ pub async fn ingest_embeddings(
     let mut report = IngestReport::new(&options.table);
     report.notes.extend(imported.notes.iter().cloned());
     if let Some(model) = &options.model {
-        let info = session.models().info(model)?;
+        let info = models.info(model)?;
         if info.dim != imported.dim {
             return Err(Error::Invalid(format!(
                 "model '{model}' makes {}-d vectors but '{}' holds {}-d ones: name the model \
@@ -77,7 +79,7 @@ pub async fn ingest_embeddings(
         }
     }
 
-    let mut txn = session.database().begin_write()?;
+    let mut txn = db.begin_write()?;
     let entry = txn
         .manifest()
         .table(&options.table)

@@ -4,6 +4,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use image::RgbImage;
+use reeldb_engine::Database;
+use reeldb_udf::ModelRegistry;
 
 use super::control::{IngestControl, IngestReport, Skipped};
 use super::frame_analysis::analyse_all;
@@ -11,7 +13,6 @@ use super::frame_name::NamingScheme;
 use super::frame_table::FrameMeta;
 use super::target::FrameTarget;
 use crate::error::{Error, Result};
-use crate::session::Session;
 
 /// Files decoded at once: enough to keep every core busy, few enough that memory stays small
 /// however many files there are.
@@ -41,10 +42,12 @@ impl Default for FramesOptions {
     }
 }
 
-/// Ingests every `.jpg`, `.jpeg` and `.png` file under `dir` (or the one file `dir` names).
-/// Files already in the table are skipped; unreadable ones are reported and skipped.
+/// Ingests every `.jpg`, `.jpeg` and `.png` file under `dir` (or the one file `dir` names)
+/// into `db`, embedded by `models`. Files already in the table are skipped; unreadable ones
+/// are reported and skipped.
 pub async fn ingest_frames(
-    session: &Session,
+    db: &Database,
+    models: &ModelRegistry,
     dir: &Path,
     options: &FramesOptions,
     control: &IngestControl,
@@ -57,7 +60,7 @@ pub async fn ingest_frames(
             "{ignored} file(s) that are not .jpg, .jpeg or .png were left alone"
         ));
     }
-    let (mut writer, existing) = options.target.open(session).await?;
+    let (mut writer, existing) = options.target.open(db, models)?;
     let default_video = dir
         .file_name()
         .filter(|_| dir.is_dir())

@@ -14,6 +14,8 @@ use std::sync::mpsc;
 use std::thread;
 
 use image::RgbImage;
+use reeldb_engine::Database;
+use reeldb_udf::ModelRegistry;
 
 use super::control::{IngestControl, IngestReport, Skipped};
 use super::frame_analysis::analyse_all;
@@ -23,7 +25,6 @@ use super::frame_writer::FrameWriter;
 use super::target::FrameTarget;
 use super::transcript::parse_timestamp;
 use crate::error::{Error, Result};
-use crate::session::Session;
 
 /// The environment variable that names the ffmpeg to run when no option does.
 pub const FFMPEG_ENV: &str = "REELDB_FFMPEG";
@@ -69,10 +70,11 @@ enum StderrEvent {
     Frame(f64),
 }
 
-/// Ingests one frame every `options.every` seconds of the video at `path`. Frames already in
-/// the table are skipped, so a re-run resumes.
+/// Ingests one frame every `options.every` seconds of the video at `path` into `db`, embedded
+/// by `models`. Frames already in the table are skipped, so a re-run resumes.
 pub async fn ingest_video(
-    session: &Session,
+    db: &Database,
+    models: &ModelRegistry,
     path: &Path,
     options: &VideoOptions,
     control: &IngestControl,
@@ -105,7 +107,7 @@ pub async fn ingest_video(
     }
     let video = name.video.clone().unwrap_or(stem);
 
-    let (mut writer, existing) = options.target.open(session).await?;
+    let (mut writer, existing) = options.target.open(db, models)?;
     let mut decoder = FrameDecoder::spawn(path, options)?;
 
     let mut pending: Vec<(FrameMeta, RgbImage)> = Vec::new();

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
+use reeldb_engine::Database;
+use reeldb_udf::ModelRegistry;
 
 use crate::ast::{Ingest, IngestKind, OptionValue};
 use crate::error::{Error, Result};
@@ -14,7 +16,6 @@ use crate::ingest::{
     NamingScheme, TranscriptFormat, TranscriptOptions, VideoOptions, ingest_embeddings,
     ingest_frames, ingest_transcript, ingest_video, parse_seconds,
 };
-use crate::session::Session;
 
 /// The options each kind takes.
 fn known_options(kind: IngestKind) -> &'static [&'static str] {
@@ -40,9 +41,10 @@ fn known_options(kind: IngestKind) -> &'static [&'static str] {
     }
 }
 
-/// Carries out an `INGEST` statement.
+/// Carries out an `INGEST` statement on `db`, embedding frames with `models`.
 pub async fn run_ingest(
-    session: &Session,
+    db: &Database,
+    models: &ModelRegistry,
     statement: &Ingest,
     control: &IngestControl,
 ) -> Result<RecordBatch> {
@@ -61,7 +63,7 @@ pub async fn run_ingest(
                 frames.naming = NamingScheme::pattern(&pattern)?;
             }
             frames.video = options.text("video");
-            ingest_frames(session, path, &frames, control).await?
+            ingest_frames(db, models, path, &frames, control).await?
         }
         IngestKind::Video => {
             let mut video = VideoOptions {
@@ -73,7 +75,7 @@ pub async fn run_ingest(
             }
             video.video = options.text("video");
             video.ffmpeg = options.text("ffmpeg").map(PathBuf::from);
-            ingest_video(session, path, &video, control).await?
+            ingest_video(db, models, path, &video, control).await?
         }
         IngestKind::Transcript => {
             let mut transcript = TranscriptOptions {
@@ -95,7 +97,7 @@ pub async fn run_ingest(
             if let Some(table) = options.text("text_table") {
                 transcript.frame_text_table = table;
             }
-            ingest_transcript(session, path, &transcript).await?
+            ingest_transcript(db, path, &transcript).await?
         }
         IngestKind::Embeddings => {
             let mut embeddings = EmbeddingsOptions {
@@ -109,7 +111,7 @@ pub async fn run_ingest(
             if let Some(table) = options.text("table") {
                 embeddings.table = table;
             }
-            ingest_embeddings(session, path, &embeddings).await?
+            ingest_embeddings(db, models, path, &embeddings).await?
         }
     };
     report_batch(&report)
