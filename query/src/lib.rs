@@ -40,10 +40,10 @@ pub mod vector_search;
 mod vector_type;
 
 pub use ast::{CopyFrom, CreateVectorIndex, Ingest, IngestKind, OptionValue, ReeldbStatement};
-pub use catalog::SnapshotSchema;
+pub use catalog::{CATALOG, SCHEMA, SnapshotSchema};
 pub use error::{Error, Result};
 pub use parser::parse_reeldb_statement;
-pub use session::{CATALOG, SCHEMA, Session, SessionOptions};
+pub use session::{Session, SessionOptions};
 pub use split::{ScriptStatement, ends_statement, split_statements};
 pub use sql_types::{create_table_sql, sql_type_name};
 pub use statements::copy_from::FileFormat;

@@ -9,15 +9,16 @@ use std::path::Path;
 
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::{Column, ScalarValue};
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::{Expr, lit};
 use datafusion::prelude::{
     CsvReadOptions, DataFrame, JsonReadOptions, ParquetReadOptions, SessionContext,
 };
 
+use super::{StatementContext, count_stream};
 use crate::append::append_stream;
 use crate::ast::{CopyFrom, OptionValue};
 use crate::error::{Error, Result};
-use crate::session::Session;
 
 /// The formats `COPY FROM` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,8 +130,12 @@ impl CopyOptions {
     }
 }
 
-/// Runs `COPY table FROM 'path'`; returns the number of rows loaded.
-pub(crate) async fn copy_from(session: &Session, copy: &CopyFrom) -> Result<u64> {
+/// Runs `COPY table FROM 'path'` in a transaction of its own; the result is the `count` of
+/// rows loaded.
+pub(crate) async fn copy_from(
+    cx: &StatementContext<'_>,
+    copy: &CopyFrom,
+) -> Result<SendableRecordBatchStream> {
     let options = CopyOptions::parse(copy)?;
     let path = Path::new(&copy.path);
     match std::fs::metadata(path) {
@@ -148,13 +153,14 @@ pub(crate) async fn copy_from(session: &Session, copy: &CopyFrom) -> Result<u64>
             )));
         }
     }
-    let txn = session.database().begin_write()?;
+    let txn = cx.db.begin_write()?;
     let table_schema = txn.table(&copy.table)?.schema()?;
     // Read the file in its own order, in one partition: rows keep the file's order, and
     // "row N" in an error is the N-th data row of the file.
-    let config = session
-        .context()
-        .copied_config()
+    let config = cx
+        .state
+        .config()
+        .clone()
         .with_repartition_file_scans(false)
         .with_target_partitions(1);
     let ctx = SessionContext::new_with_config(config);
@@ -215,7 +221,7 @@ pub(crate) async fn copy_from(session: &Session, copy: &CopyFrom) -> Result<u64>
             other => other,
         })?;
     txn.commit()?;
-    Ok(rows)
+    Ok(count_stream(rows))
 }
 
 /// Whether a JSON file holds one array (`[{...}, {...}]`) rather than one object per line.

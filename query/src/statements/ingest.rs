@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
-use reeldb_engine::Database;
-use reeldb_udf::ModelRegistry;
+use datafusion::execution::SendableRecordBatchStream;
 
+use super::{StatementContext, batch_stream};
 use crate::ast::{Ingest, IngestKind, OptionValue};
 use crate::error::{Error, Result};
 use crate::ingest::{
@@ -41,14 +41,18 @@ fn known_options(kind: IngestKind) -> &'static [&'static str] {
     }
 }
 
-/// Carries out an `INGEST` statement on `db`, embedding frames with `models`.
-pub async fn run_ingest(
-    db: &Database,
-    models: &ModelRegistry,
+/// Carries out an `INGEST` statement, with progress going where the session sends it; the
+/// result is the report's row.
+pub(crate) async fn run_ingest(
+    cx: &StatementContext<'_>,
     statement: &Ingest,
-    control: &IngestControl,
-) -> Result<RecordBatch> {
+) -> Result<SendableRecordBatchStream> {
     let options = Options::new(statement)?;
+    let (db, models) = (cx.db, cx.models.as_ref());
+    let control = &IngestControl {
+        progress: Arc::clone(&cx.progress),
+        ..IngestControl::default()
+    };
     let path = Path::new(&statement.path);
     let report = match statement.kind {
         IngestKind::Frames => {
@@ -114,7 +118,7 @@ pub async fn run_ingest(
             ingest_embeddings(db, models, path, &embeddings).await?
         }
     };
-    report_batch(&report)
+    batch_stream(report_batch(&report)?)
 }
 
 /// The options of one statement, checked against the ones its kind takes.
