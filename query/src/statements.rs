@@ -123,7 +123,7 @@ pub(crate) fn check_table_reference(name: &TableReference) -> Result<()> {
     if schema_ok && catalog_ok {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
+        Err(Error::InvalidArgument(format!(
             "'{name}' names another schema; the database's tables are in {CATALOG}.{SCHEMA}, \
              so write just '{}'",
             name.table()

@@ -91,8 +91,11 @@ pub struct DemoReport {
 /// transcript as `dir/<DEMO_VIDEO>.vtt`. Returns both paths.
 pub fn render_demo_broadcast(dir: &Path) -> Result<(PathBuf, PathBuf)> {
     let frames_dir = dir.join(DEMO_VIDEO);
-    fs::create_dir_all(&frames_dir)
-        .map_err(|e| Error::Invalid(format!("cannot create '{}': {e}", frames_dir.display())))?;
+    fs::create_dir_all(&frames_dir).map_err(|cause| Error::Io {
+        action: "create".into(),
+        path: frames_dir.clone(),
+        cause,
+    })?;
     let mut vtt = String::from("WEBVTT\n\n");
     let mut frame = 0usize;
     for (shot, (scene, frames, text)) in SHOTS.iter().enumerate() {
@@ -103,9 +106,12 @@ pub fn render_demo_broadcast(dir: &Path) -> Result<(PathBuf, PathBuf)> {
             let mut bytes = Vec::new();
             JpegEncoder::new_with_quality(&mut bytes, 85)
                 .encode_image(&image)
-                .map_err(|e| Error::Invalid(format!("cannot encode a demo frame: {e}")))?;
-            fs::write(&path, bytes)
-                .map_err(|e| Error::Invalid(format!("cannot write '{}': {e}", path.display())))?;
+                .map_err(|e| Error::Internal(format!("cannot encode a demo frame: {e}")))?;
+            fs::write(&path, bytes).map_err(|cause| Error::Io {
+                action: "write".into(),
+                path: path.clone(),
+                cause,
+            })?;
             frame += 1;
         }
         let end = frame as f64 * DEMO_INTERVAL;
@@ -118,8 +124,11 @@ pub fn render_demo_broadcast(dir: &Path) -> Result<(PathBuf, PathBuf)> {
         );
     }
     let transcript = dir.join(format!("{DEMO_VIDEO}.vtt"));
-    fs::write(&transcript, vtt)
-        .map_err(|e| Error::Invalid(format!("cannot write '{}': {e}", transcript.display())))?;
+    fs::write(&transcript, vtt).map_err(|cause| Error::Io {
+        action: "write".into(),
+        path: transcript.clone(),
+        cause,
+    })?;
     Ok((frames_dir, transcript))
 }
 
@@ -188,7 +197,7 @@ pub async fn build_demo(
                 }
                 "srt" | "vtt" => transcripts.push((path.clone(), stem, Alignment::Nearest)),
                 _ => {
-                    return Err(Error::Invalid(format!(
+                    return Err(Error::InvalidArgument(format!(
                         "reeldb demo does not know what to do with '{}': give directories of \
                          frames, images, videos, and .srt or .vtt transcripts named after their \
                          video",

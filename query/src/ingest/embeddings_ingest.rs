@@ -69,7 +69,7 @@ pub async fn ingest_embeddings(
     if let Some(model) = &options.model {
         let info = models.info(model)?;
         if info.dim != imported.dim {
-            return Err(Error::Invalid(format!(
+            return Err(Error::InvalidArgument(format!(
                 "model '{model}' makes {}-d vectors but '{}' holds {}-d ones: name the model \
                  that made them, or none",
                 info.dim,
@@ -85,7 +85,7 @@ pub async fn ingest_embeddings(
         .table(&options.table)
         .cloned()
         .ok_or_else(|| {
-            Error::Invalid(format!(
+            Error::InvalidArgument(format!(
                 "there is no table '{}' to put the vectors on: ingest the frames first (INGEST \
              FRAMES FROM '<directory>'), then their embeddings",
                 options.table
@@ -93,7 +93,7 @@ pub async fn ingest_embeddings(
         })?;
     if !entry.indexes.is_empty() {
         let names: Vec<&str> = entry.indexes.iter().map(|i| i.name.as_str()).collect();
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "table '{}' has vector indexes ({}), which adding a column would invalidate: drop \
              them (DROP INDEX ...), ingest the embeddings, then create them again",
             options.table,
@@ -102,7 +102,7 @@ pub async fn ingest_embeddings(
     }
     let old_schema = entry.schema()?;
     let file_column = old_schema.index_of("file").map_err(|_| {
-        Error::Invalid(format!(
+        Error::InvalidArgument(format!(
             "table '{}' has no file column to match the vectors' names with",
             options.table
         ))
@@ -113,7 +113,7 @@ pub async fn ingest_embeddings(
         match vector_dimension(field.data_type()) {
             Some(dim) if dim == imported.dim => {}
             Some(dim) => {
-                return Err(Error::Invalid(format!(
+                return Err(Error::InvalidArgument(format!(
                     "column '{}' holds {dim}-d vectors but '{}' holds {}-d ones: put them in \
                      another column (column = '...')",
                     options.column,
@@ -122,7 +122,7 @@ pub async fn ingest_embeddings(
                 )));
             }
             None => {
-                return Err(Error::Invalid(format!(
+                return Err(Error::InvalidArgument(format!(
                     "column '{}' of '{}' is not a vector column: name another (column = '...')",
                     options.column, options.table
                 )));
@@ -132,7 +132,7 @@ pub async fn ingest_embeddings(
 
     let lookup = VectorLookup::new(&imported);
     let dim = i32::try_from(imported.dim)
-        .map_err(|_| Error::Invalid("the vectors are too long".into()))?;
+        .map_err(|_| Error::InvalidArgument("the vectors are too long".into()))?;
     let mut field = Field::new(&options.column, vector_type(dim), true);
     if let Some(model) = &options.model {
         field = field.with_metadata([(MODEL_METADATA_KEY.to_string(), model.clone())].into());
@@ -217,7 +217,7 @@ pub async fn ingest_embeddings(
         .collect();
     if with_vector == 0 {
         let examples: Vec<&str> = unmatched.iter().take(3).copied().collect();
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "none of the {} names in '{}' ({}, ...) is the file of a frame in '{}': are these \
              the embeddings of the frames ingested there?",
             imported.names.len(),

@@ -71,7 +71,7 @@ pub fn frames_schema(models: &[EmbeddingColumn]) -> Result<SchemaRef> {
     debug_assert_eq!(fields.len(), FIXED_COLUMNS);
     for model in models {
         let dim = i32::try_from(model.dim).map_err(|_| {
-            Error::Invalid(format!("model '{}' has too many dimensions", model.model))
+            Error::InvalidArgument(format!("model '{}' has too many dimensions", model.model))
         })?;
         fields.push(
             Field::new(&model.model, vector_type(dim), true)
@@ -122,7 +122,7 @@ pub fn ensure_frames_table(
         } else {
             "ingest into another table (option table = '...')".to_string()
         };
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "table '{table}' has the columns ({}), but this ingest writes ({}): {fix}",
             describe(&existing),
             describe(&wanted)
@@ -165,7 +165,7 @@ pub fn existing_frame_keys(snapshot: &Snapshot, table: &str) -> Result<HashSet<F
 /// ordered by time (then frame).
 pub fn frame_times(snapshot: &Snapshot, table: &str, video: &str) -> Result<Vec<(i64, f64)>> {
     if snapshot.manifest().table(table).is_none() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "there is no table '{table}' of frames to align the transcript with: ingest the \
              video's frames first (INGEST FRAMES or INGEST VIDEO)"
         )));
@@ -296,9 +296,10 @@ pub fn frames_batch(schema: &SchemaRef, rows: &[FrameRow]) -> Result<RecordBatch
     ];
     for (position, field) in schema.fields().iter().enumerate().skip(FIXED_COLUMNS) {
         let model = position - FIXED_COLUMNS;
+        // The schema passed ensure_frames_table: every column after the fixed ones is one.
         let DataType::FixedSizeList(_, dim) = field.data_type() else {
-            return Err(Error::Invalid(format!(
-                "column '{}' is not a vector",
+            return Err(Error::Internal(format!(
+                "frames column '{}' is not a vector",
                 field.name()
             )));
         };

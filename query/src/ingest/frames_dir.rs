@@ -163,14 +163,15 @@ pub async fn ingest_frames(
 
 /// Reads and decodes one image file; the error says what is wrong with it.
 fn read_image(path: &Path) -> Result<RgbImage> {
-    let bytes = fs::read(path).map_err(|e| Error::Invalid(format!("cannot read the file: {e}")))?;
+    let bytes =
+        fs::read(path).map_err(|e| Error::InvalidArgument(format!("cannot read the file: {e}")))?;
     if bytes.is_empty() {
-        return Err(Error::Invalid("the file is empty (0 bytes)".into()));
+        return Err(Error::InvalidArgument("the file is empty (0 bytes)".into()));
     }
     image::load_from_memory(&bytes)
         .map(|image| image.to_rgb8())
         .map_err(|e| {
-            Error::Invalid(format!(
+            Error::InvalidArgument(format!(
                 "not a readable JPEG or PNG image ({e}); is the file complete?"
             ))
         })
@@ -186,7 +187,7 @@ fn is_image_name(path: &Path) -> bool {
 /// Hidden entries (names starting with `.`) are passed over. A file path gives that file.
 fn list_images(root: &Path) -> Result<(Vec<PathBuf>, u64)> {
     let metadata = fs::metadata(root).map_err(|e| {
-        Error::Invalid(format!(
+        Error::InvalidArgument(format!(
             "cannot read '{}': {e}; give a directory of frames (or one image file)",
             root.display()
         ))
@@ -204,11 +205,14 @@ fn list_images(root: &Path) -> Result<(Vec<PathBuf>, u64)> {
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {
         let dir = root.join(&relative);
-        let entries = fs::read_dir(&dir)
-            .map_err(|e| Error::Invalid(format!("cannot list '{}': {e}", dir.display())))?;
+        let cannot_list = |cause| Error::Io {
+            action: "list".into(),
+            path: dir.clone(),
+            cause,
+        };
+        let entries = fs::read_dir(&dir).map_err(cannot_list)?;
         for entry in entries {
-            let entry = entry
-                .map_err(|e| Error::Invalid(format!("cannot list '{}': {e}", dir.display())))?;
+            let entry = entry.map_err(cannot_list)?;
             let name = entry.file_name();
             if name.to_string_lossy().starts_with('.') {
                 continue;

@@ -78,7 +78,7 @@ pub fn parse_seconds(text: &str) -> Result<f64> {
         .map(|v| v * scale)
         .filter(|v| v.is_finite() && *v > 0.0)
         .ok_or_else(|| {
-            Error::Invalid(format!(
+            Error::InvalidArgument(format!(
                 "'{text}' is not a duration: write seconds like '4s', '2.5s' or '500ms'"
             ))
         })

@@ -34,7 +34,7 @@ pub fn ensure_table(txn: &mut WriteTransaction, table: &str, schema: &Schema) ->
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "table '{table}' exists with the columns ({}), not the ones ingest writes ({}): \
              name another table in the options, or drop this one",
             names(&existing),
@@ -68,7 +68,7 @@ pub fn read_columns(
     for (name, _) in wanted {
         if schema.field_with_name(name).is_err() {
             let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-            return Err(Error::Invalid(format!(
+            return Err(Error::InvalidArgument(format!(
                 "table '{table}' has no column '{name}'; its columns are {}",
                 columns.join(", ")
             )));
@@ -118,8 +118,10 @@ pub fn remove_video_rows(txn: &mut WriteTransaction, table: &str, video: &str) -
     let entry = txn.table(table)?;
     let files = entry.files.clone();
     let schema = entry.schema()?;
+    // Its columns passed ensure_table, and every table ingest replaces a video's rows in has
+    // a video column.
     let Some(video_column) = schema.index_of("video").ok() else {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Internal(format!(
             "table '{table}' has no video column"
         )));
     };

@@ -55,18 +55,20 @@ impl FrameTarget {
     /// The models, loaded; each must embed images, and no model may be named twice.
     pub fn resolve_models(&self, models: &ModelRegistry) -> Result<Vec<Arc<dyn EmbeddingModel>>> {
         if self.models.is_empty() {
-            return Err(Error::Invalid(
+            return Err(Error::InvalidArgument(
                 "no model to embed the frames with: name one (model = 'builtin')".into(),
             ));
         }
         let mut loaded: Vec<Arc<dyn EmbeddingModel>> = Vec::with_capacity(self.models.len());
         for name in &self.models {
             if loaded.iter().any(|m| m.name() == name) {
-                return Err(Error::Invalid(format!("model '{name}' is named twice")));
+                return Err(Error::InvalidArgument(format!(
+                    "model '{name}' is named twice"
+                )));
             }
             let model = models.model(name)?;
             if !model.kind().embeds_images() {
-                return Err(Error::Invalid(format!(
+                return Err(Error::InvalidArgument(format!(
                     "model '{name}' ({}) does not embed images; ingest embeds frames with an \
                      image model (SHOW MODELS lists them)",
                     model.kind()

@@ -69,20 +69,21 @@ pub async fn ingest_transcript(
         Some(format) => format,
         None => TranscriptFormat::from_path(path)?,
     };
-    let text = fs::read_to_string(path).map_err(|e| {
-        Error::Invalid(format!(
-            "cannot read the transcript '{}': {e}",
-            path.display()
-        ))
+    let text = fs::read_to_string(path).map_err(|cause| Error::Io {
+        action: "read the transcript".into(),
+        path: path.to_path_buf(),
+        cause,
     })?;
     let segments = parse_transcript(&text, format)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Error::InvalidArgument(format!("{}: {e}", path.display())))?;
     let video = match &options.video {
         Some(video) => video.clone(),
         None => path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
-            .ok_or_else(|| Error::Invalid("name the transcript's video (video = '...')".into()))?,
+            .ok_or_else(|| {
+                Error::InvalidArgument("name the transcript's video (video = '...')".into())
+            })?,
     };
     let snapshot = db.snapshot()?;
     let frames = frame_times(&snapshot, &options.frames_table, &video)?;
@@ -207,7 +208,7 @@ fn no_frames_error(snapshot: &Snapshot, table: &str, video: &str) -> Error {
     } else {
         format!("it has {}", videos.join(", "))
     };
-    Error::Invalid(format!(
+    Error::InvalidArgument(format!(
         "table '{table}' has no frames with times of video '{video}' ({there}): ingest the \
          video's frames first (with an interval, so that frames have times), or name the video \
          with video = '...'"

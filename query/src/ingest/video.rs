@@ -80,13 +80,13 @@ pub async fn ingest_video(
     control: &IngestControl,
 ) -> Result<IngestReport> {
     if !(options.every.is_finite() && options.every > 0.0) {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "every = {} is not a positive number of seconds",
             options.every
         )));
     }
     if !path.is_file() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "there is no video file '{}'",
             path.display()
         )));
@@ -234,14 +234,18 @@ impl FrameDecoder {
             .spawn()
             .map_err(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
-                    Error::Invalid(format!(
+                    Error::InvalidArgument(format!(
                         "ffmpeg was not found (looked for '{}'): install it (Debian and Ubuntu: \
                          apt-get install ffmpeg), or name it with the option ffmpeg = \
                          '/path/to/ffmpeg' or the environment variable {FFMPEG_ENV}",
                         program.display()
                     ))
                 } else {
-                    Error::Invalid(format!("cannot start '{}': {e}", program.display()))
+                    Error::Io {
+                        action: "start".into(),
+                        path: program.clone(),
+                        cause: e,
+                    }
                 }
             })?;
         let stdout =
@@ -287,15 +291,15 @@ impl FrameDecoder {
 
     /// Waits for ffmpeg; an error if it failed (and was not stopped).
     fn finish(mut self) -> Result<()> {
-        let status = self
-            .child
-            .wait()
-            .map_err(|e| Error::Invalid(format!("cannot wait for ffmpeg: {e}")))?;
+        let status = self.child.wait().map_err(|cause| Error::System {
+            action: "wait for ffmpeg".into(),
+            cause,
+        })?;
         let tail = self.take_tail();
         if status.success() || self.stopped {
             return Ok(());
         }
-        Err(Error::Invalid(format!(
+        Err(Error::InvalidArgument(format!(
             "ffmpeg ('{}') could not read '{}' ({status}): {}",
             self.program.display(),
             self.video.display(),
@@ -307,7 +311,7 @@ impl FrameDecoder {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let tail = self.take_tail();
-        Error::Invalid(format!(
+        Error::InvalidArgument(format!(
             "reading frames of '{}' from ffmpeg failed: {what}; ffmpeg said: {}",
             self.video.display(),
             tail.join(" | ")

@@ -83,7 +83,7 @@ pub(crate) async fn cluster_into(
         .map(|f| f.name().as_str())
         .collect();
     let Ok(vector_field) = old_schema.field_with_name(&statement.column) else {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "CLUSTER: table '{}' has no column '{}'; its columns are {}",
             statement.table,
             statement.column,
@@ -91,7 +91,7 @@ pub(crate) async fn cluster_into(
         )));
     };
     if vector_dimension(vector_field.data_type()).is_none() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "CLUSTER: column '{}' is {}, not a vector column",
             statement.column,
             vector_field.data_type()
@@ -100,14 +100,14 @@ pub(crate) async fn cluster_into(
     if let Some(partition) = &statement.partition
         && old_schema.field_with_name(partition).is_err()
     {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "CLUSTER: table '{}' has no column '{partition}' to partition by; its columns are {}",
             statement.table,
             names.join(", ")
         )));
     }
     if statement.into == statement.column || Some(&statement.into) == statement.partition.as_ref() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "CLUSTER: the labels cannot go INTO '{}', which the statement reads; name a new \
              column",
             statement.into
@@ -116,7 +116,7 @@ pub(crate) async fn cluster_into(
     if let Ok(existing) = old_schema.field_with_name(&statement.into)
         && existing.data_type() != &DataType::Int64
     {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "CLUSTER: column '{}' exists and holds {}, not labels; name a new column (or drop \
              that one first)",
             statement.into,

@@ -131,14 +131,16 @@ impl<'a> Options<'a> {
         let known = known_options(statement.kind);
         for (position, (name, _)) in statement.options.iter().enumerate() {
             if !known.contains(&name.as_str()) {
-                return Err(Error::Invalid(format!(
-                    "INGEST {} has no option '{name}'; its options are {}",
-                    statement.kind.keyword(),
-                    known.join(", ")
-                )));
+                return Err(Error::UnknownOption {
+                    statement: format!("INGEST {}", statement.kind.keyword()),
+                    option: name.clone(),
+                    known: known.iter().map(|k| k.to_string()).collect(),
+                });
             }
             if statement.options[..position].iter().any(|(n, _)| n == name) {
-                return Err(Error::Invalid(format!("option '{name}' is given twice")));
+                return Err(Error::DuplicateOption {
+                    option: name.clone(),
+                });
             }
         }
         Ok(Options {
@@ -173,7 +175,7 @@ impl<'a> Options<'a> {
                     .ok()
                     .filter(|n| *n > 0)
                     .ok_or_else(|| {
-                        Error::Invalid(format!(
+                        Error::InvalidArgument(format!(
                             "commit_every = {every}: give a whole number of frames above 0"
                         ))
                     })?;

@@ -31,7 +31,7 @@ pub(crate) async fn compact(
     let db = db.clone();
     let report = tokio::task::spawn_blocking(move || db.compact(table.as_deref()))
         .await
-        .map_err(|e| Error::Invalid(format!("compaction stopped: {e}")))??;
+        .map_err(|e| Error::Internal(format!("compaction stopped: {e}")))??;
     one_row(&[
         ("files_removed", report.files_removed as u64),
         ("files_written", report.files_written as u64),

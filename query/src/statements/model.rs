@@ -43,7 +43,7 @@ pub(crate) async fn create_model(
         Ok(())
     })
     .await
-    .map_err(|e| Error::Invalid(format!("adding the model stopped: {e}")))??;
+    .map_err(|e| Error::Internal(format!("adding the model stopped: {e}")))??;
     Ok(empty_stream())
 }
 
@@ -141,7 +141,7 @@ pub(crate) fn record_inserted_models(
         };
         match &column.model {
             Some(recorded) if recorded != incoming => {
-                return Err(Error::Invalid(format!(
+                return Err(Error::InvalidArgument(format!(
                     "column '{}' of table '{table}' holds vectors of model '{recorded}', and these \
                      come from model '{incoming}'; vectors of different models cannot be \
                      compared. Embed with '{recorded}', or store them in another column",

@@ -20,7 +20,7 @@ pub(crate) async fn create_vector_index(
     if let Some(method) = &statement.method
         && method != "hnsw"
     {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "unknown vector index method '{method}': reeldb builds HNSW indexes (USING HNSW)"
         )));
     }
@@ -39,7 +39,7 @@ pub(crate) async fn create_vector_index(
         Ok(())
     })
     .await
-    .map_err(|e| Error::Invalid(format!("the index build stopped: {e}")))??;
+    .map_err(|e| Error::Internal(format!("the index build stopped: {e}")))??;
     Ok(empty_stream())
 }
 
