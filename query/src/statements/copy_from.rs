@@ -3,7 +3,9 @@
 //! The file is read by DataFusion. Its columns are matched to the table's by name (by position
 //! for a CSV file without a header); a nullable column the file lacks is filled with NULL, and
 //! a file column the table lacks is an error rather than silently dropped. The engine converts
-//! types and checks vectors as for any write. The whole file is one commit.
+//! types and checks vectors as for any write. The whole file is one commit, in a transaction
+//! the statement begins itself; the file is read with the session's settings, on one
+//! partition.
 
 use std::path::Path;
 

@@ -1,5 +1,6 @@
 //! `INGEST ... FROM 'path' WITH (...)`: the statement's options checked and turned into the
-//! ingest module's options, and its report turned into a result row.
+//! options of the `ingest` module, which does the work (with the statement's database, models
+//! and progress sink), and its report turned into a result row.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

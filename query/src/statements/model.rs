@@ -1,5 +1,5 @@
-//! `CREATE MODEL`, `DROP MODEL`, `SHOW MODELS` and `ALTER TABLE ... SET MODEL`; and recording
-//! the model of vectors an `INSERT` writes.
+//! `CREATE MODEL`, `DROP MODEL`, `SHOW MODELS` and `ALTER TABLE ... SET MODEL`, each in its
+//! own commit; and recording the model of vectors an `INSERT` writes (for `dml`).
 
 use std::path::Path;
 use std::sync::Arc;
