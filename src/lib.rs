@@ -67,7 +67,7 @@ impl Database {
     /// inside one (use `sql(..).await` there).
     pub fn sql_blocking(&self, sql: &str) -> Result<Vec<RecordBatch>> {
         if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(Error::Invalid(
+            return Err(Error::InvalidArgument(
                 "sql_blocking() was called inside an async runtime; use sql(..).await there".into(),
             ));
         }
@@ -77,7 +77,10 @@ impl Database {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .enable_all()
                     .build()
-                    .map_err(|e| Error::Invalid(format!("cannot start a runtime: {e}")))?;
+                    .map_err(|cause| Error::System {
+                        action: "start a runtime".into(),
+                        cause,
+                    })?;
                 self.runtime.get_or_init(|| runtime)
             }
         };

@@ -142,7 +142,14 @@ pub fn ingest(session: &Session, source: IngestSource) -> Result<ExitCode> {
                     },
                     video,
                 };
-                ingest_frames(session, &path, &options, &control).await
+                ingest_frames(
+                    session.database(),
+                    session.models(),
+                    &path,
+                    &options,
+                    &control,
+                )
+                .await
             }
             IngestSource::Video {
                 path,
@@ -157,7 +164,14 @@ pub fn ingest(session: &Session, source: IngestSource) -> Result<ExitCode> {
                     video,
                     ffmpeg,
                 };
-                ingest_video(session, &path, &options, &control).await
+                ingest_video(
+                    session.database(),
+                    session.models(),
+                    &path,
+                    &options,
+                    &control,
+                )
+                .await
             }
             IngestSource::Transcript {
                 path,
@@ -173,7 +187,7 @@ pub fn ingest(session: &Session, source: IngestSource) -> Result<ExitCode> {
                     frames_table,
                     ..TranscriptOptions::default()
                 };
-                ingest_transcript(session, &path, &options).await
+                ingest_transcript(session.database(), &path, &options).await
             }
             IngestSource::Embeddings {
                 path,
@@ -188,7 +202,7 @@ pub fn ingest(session: &Session, source: IngestSource) -> Result<ExitCode> {
                     model,
                     ids,
                 };
-                ingest_embeddings(session, &path, &options).await
+                ingest_embeddings(session.database(), session.models(), &path, &options).await
             }
         }
     })?;
@@ -209,7 +223,13 @@ fn print_report(report: &IngestReport) {
 pub fn demo(session: &Session, files: &[PathBuf], db: &Path) -> Result<ExitCode> {
     let control = interruptible()?;
     let render_dir = db.with_extension("broadcast");
-    let report = runtime()?.block_on(build_demo(session, files, &render_dir, &control))?;
+    let report = runtime()?.block_on(build_demo(
+        session.database(),
+        session.models(),
+        files,
+        &render_dir,
+        &control,
+    ))?;
     #[allow(clippy::print_stdout)]
     {
         if let Some(rendered) = &report.rendered {

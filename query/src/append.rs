@@ -42,7 +42,10 @@ pub(crate) async fn append_stream(
             // dropped here, which rolls it back.
             let _ = done_sender.send((txn, result.map(|()| rows)));
         })
-        .map_err(|e| Error::Invalid(format!("cannot start the writer thread: {e}")))?;
+        .map_err(|cause| Error::System {
+            action: "start the writer thread".into(),
+            cause,
+        })?;
 
     let mut input_error = None;
     while let Some(batch) = stream.next().await {
@@ -61,7 +64,7 @@ pub(crate) async fn append_stream(
     drop(sender);
     let (txn, written) = done
         .await
-        .map_err(|_| Error::Invalid("the writer thread stopped unexpectedly".into()))?;
+        .map_err(|_| Error::Internal("the writer thread stopped unexpectedly".into()))?;
     if let Some(e) = input_error {
         drop(txn);
         return Err(e.into());

@@ -10,20 +10,44 @@ use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, SchemaProvider
 use datafusion::common::{DataFusionError, Result, exec_err};
 use reeldb_engine::Snapshot;
 
-use crate::error::external;
+use crate::error::{Error, external};
 use crate::table::ReeldbTable;
+
+/// The catalog name under which the database's tables appear.
+pub const CATALOG: &str = "reeldb";
+/// The schema name under which the database's tables appear.
+pub const SCHEMA: &str = "main";
 
 /// The snapshot the session bound in `catalog` for the running statement (what table
 /// functions read).
 pub fn bound_snapshot(catalog: &MemoryCatalogProvider) -> Result<Arc<Snapshot>> {
     let schema = catalog
-        .schema(crate::session::SCHEMA)
+        .schema(SCHEMA)
         .ok_or_else(|| DataFusionError::Internal("no bound snapshot".into()))?;
     let snapshot = schema
         .downcast_ref::<SnapshotSchema>()
         .ok_or_else(|| DataFusionError::Internal("the schema is not a snapshot".into()))?
         .snapshot();
     Ok(Arc::clone(snapshot))
+}
+
+/// DataFusion reports an unknown table as "table 'reeldb.main.x' not found"; that becomes the
+/// engine's error for `snapshot` (the version the statement was planned on), which suggests a
+/// table with a similar name.
+pub(crate) fn explain_missing_table(error: Error, snapshot: &Snapshot) -> Error {
+    let message = error.to_string();
+    let prefix = format!("table '{CATALOG}.{SCHEMA}.");
+    let Some(start) = message.find(&prefix) else {
+        return error;
+    };
+    let rest = &message[start + prefix.len()..];
+    let Some(name) = rest.strip_suffix("' not found") else {
+        return error;
+    };
+    match snapshot.table(name) {
+        Err(missing) => Error::Engine(missing),
+        Ok(_) => error,
+    }
 }
 
 /// The tables of a snapshot, as a DataFusion schema.

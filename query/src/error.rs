@@ -1,4 +1,13 @@
 //! The query layer's error type.
+//!
+//! User errors (a statement that does not parse, an option it does not take, a file that
+//! cannot be read, data that does not fit) get a variant of their own with structured fields,
+//! so that callers and tests can match on them; [`Error::InvalidArgument`] is for bad input no
+//! other variant describes. A broken invariant is [`Error::Internal`]: its message asks the
+//! user to report it. Errors of the engine and of DataFusion keep their own types
+//! ([`Error::Engine`], [`Error::DataFusion`]).
+
+use std::path::PathBuf;
 
 use datafusion::error::DataFusionError;
 
@@ -37,10 +46,76 @@ pub enum Error {
         hint: String,
     },
 
-    /// Bad input that is not a syntax error: an unknown option, a missing file, a column that
-    /// does not match.
+    /// An option that the statement does not take.
+    #[error("{statement} has no option '{option}'; its options are {}", .known.join(", "))]
+    UnknownOption {
+        /// The statement, as in `INGEST FRAMES`.
+        statement: String,
+        /// The option given.
+        option: String,
+        /// The options the statement takes.
+        known: Vec<String>,
+    },
+
+    /// An option given more than once.
+    #[error("option '{option}' is given twice")]
+    DuplicateOption {
+        /// The option.
+        option: String,
+    },
+
+    /// An option whose value is not one the option takes.
+    #[error("{statement} option {option} takes {expected}, got '{value}'")]
+    InvalidOption {
+        /// The statement, as in `COPY`.
+        statement: String,
+        /// The option.
+        option: String,
+        /// The value as written in the statement.
+        value: String,
+        /// What the option takes.
+        expected: String,
+    },
+
+    /// A file or directory that a statement names cannot be read or written.
+    // The cause is part of the message rather than `#[source]`, as in the engine's `Io`.
+    #[error("cannot {action} '{}': {cause}", .path.display())]
+    Io {
+        /// What was being done, as in `read` or `list`.
+        action: String,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        cause: std::io::Error,
+    },
+
+    /// A file that a statement reads holds something other than what it should.
+    #[error("'{}' {reason}", .path.display())]
+    InvalidFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it, as in `is not valid JSON: ...`.
+        reason: String,
+    },
+
+    /// The operating system refused something not tied to a file: a thread or a runtime that
+    /// cannot start, a child process that cannot be waited for.
+    #[error("cannot {action}: {cause}")]
+    System {
+        /// What was being done, as in `start the writer thread`.
+        action: String,
+        /// The operating system's error.
+        cause: std::io::Error,
+    },
+
+    /// Bad input that no other variant describes: a value, a file, a table or a column that
+    /// does not fit the statement. The message names it and says what would.
     #[error("{0}")]
-    Invalid(String),
+    InvalidArgument(String),
+
+    /// A broken invariant: a bug in reeldb.
+    #[error("internal error: {0}. This is a bug in reeldb; please report it")]
+    Internal(String),
 }
 
 impl From<DataFusionError> for Error {
@@ -72,4 +147,32 @@ impl From<arrow::error::ArrowError> for Error {
 /// Wraps an engine error for a DataFusion trait method.
 pub(crate) fn external(error: reeldb_engine::Error) -> DataFusionError {
     DataFusionError::External(Box::new(error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_option_is_named_with_the_known_ones() {
+        let error = Error::UnknownOption {
+            statement: "INGEST VIDEO".into(),
+            option: "interval".into(),
+            known: vec!["every".into(), "video".into()],
+        };
+        assert_eq!(
+            error.to_string(),
+            "INGEST VIDEO has no option 'interval'; its options are every, video"
+        );
+    }
+
+    #[test]
+    fn internal_errors_ask_for_a_report() {
+        let error = Error::Internal("the writer thread stopped unexpectedly".into());
+        assert_eq!(
+            error.to_string(),
+            "internal error: the writer thread stopped unexpectedly. This is a bug in reeldb; \
+             please report it"
+        );
+    }
 }

@@ -2,8 +2,11 @@
 //!
 //! [`Session`] answers SQL against the newest committed version of a
 //! [`reeldb_engine::Database`]. Standard SQL goes to DataFusion; reeldb's own statements
-//! (`COPY table FROM`, `VACUUM`, `COMPACT`) are parsed by a pest grammar (`grammar.pest`) that
-//! sits in front of DataFusion's parser, and carried out here.
+//! (`COPY table FROM`, `VACUUM`, `INGEST`, `CLUSTER`, ...) are parsed by a pest grammar
+//! (`grammar.pest`) that sits in front of DataFusion's parser. The session binds the snapshot
+//! a statement runs on and dispatches it to its executor in `statements/`; writes DataFusion
+//! plans (`INSERT`, `DELETE`, `CREATE TABLE`, ...) are carried out there too, in the write
+//! transaction the session began on the version they were planned on.
 //!
 //! ```no_run
 //! # async fn example() -> reeldb_query::Result<()> {
@@ -20,38 +23,41 @@
 //!    never reaches DataFusion's parser.
 //! 2. Add a variant to [`ReeldbStatement`] and its `Display` (canonical SQL), and build it in
 //!    `parser.rs`; extend the round-trip test there.
-//! 3. Carry it out in `Session::execute_reeldb`, in one engine transaction if it writes.
-//! 4. Add `.slt` cases under `tests/slt/`, error cases included.
+//! 3. Write its executor in `statements/`, in the file of its family or a new one: a function
+//!    that takes what it needs (the `Database`, or the `StatementContext` with the models, the
+//!    bound snapshot and the session's DataFusion state for sub-plans), never the `Session`,
+//!    and returns the result stream. A write runs in one engine transaction. Add its arm to
+//!    `statements::execute_reeldb`; `session.rs` does not change.
+//! 4. Report bad input with a structured [`Error`] variant where one fits (`UnknownOption`,
+//!    `InvalidOption`, `Io`, ...), else `InvalidArgument` with a message that names the thing
+//!    and the fix; what cannot happen is `Internal`.
+//! 5. Add `.slt` cases under `tests/slt/`, error cases included.
 
 mod append;
 mod ast;
 mod catalog;
-pub mod cluster_statement;
 pub mod cluster_tables;
-mod copy_from;
 mod error;
 pub mod functions;
 pub mod ingest;
-mod ingest_statement;
 mod keyword_functions;
-mod model_statements;
 mod parser;
 mod session;
 mod split;
 mod sql_types;
+mod statements;
 mod table;
 mod table_function_args;
-mod vector_index_statements;
 pub mod vector_search;
 mod vector_type;
 
 pub use ast::{CopyFrom, CreateVectorIndex, Ingest, IngestKind, OptionValue, ReeldbStatement};
-pub use catalog::SnapshotSchema;
-pub use copy_from::FileFormat;
+pub use catalog::{CATALOG, SCHEMA, SnapshotSchema};
 pub use error::{Error, Result};
 pub use parser::parse_reeldb_statement;
-pub use session::{CATALOG, SCHEMA, Session, SessionOptions};
+pub use session::{Session, SessionOptions};
 pub use split::{ScriptStatement, ends_statement, split_statements};
 pub use sql_types::{create_table_sql, sql_type_name};
+pub use statements::copy_from::FileFormat;
 pub use table::ReeldbTable;
 pub use vector_type::VectorTypePlanner;

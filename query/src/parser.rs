@@ -26,7 +26,7 @@ pub fn parse_reeldb_statement(sql: &str) -> Result<Option<ReeldbStatement>> {
     let statement = pairs
         .next()
         .and_then(|p| p.into_inner().next())
-        .ok_or_else(|| Error::Invalid("empty statement".into()))?;
+        .ok_or_else(|| Error::Internal("the grammar matched an empty statement".into()))?;
     Ok(Some(build(statement)?))
 }
 
@@ -97,7 +97,7 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
                     path,
                     options,
                 })),
-                _ => Err(Error::Invalid("COPY needs a table and a file".into())),
+                _ => Err(grammar_shape("COPY table FROM 'file'")),
             }
         }
         Rule::vacuum => {
@@ -105,9 +105,9 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
                 .into_inner()
                 .find(|p| p.as_rule() == Rule::integer)
                 .map(|p| {
-                    p.as_str()
-                        .parse::<u64>()
-                        .map_err(|_| Error::Invalid(format!("'{}' is too large", p.as_str())))
+                    p.as_str().parse::<u64>().map_err(|_| {
+                        Error::InvalidArgument(format!("'{}' is too large", p.as_str()))
+                    })
                 })
                 .transpose()?;
             Ok(ReeldbStatement::Vacuum { keep_versions })
@@ -128,7 +128,7 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
             }
             let [name, table, column]: [String; 3] = names
                 .try_into()
-                .map_err(|_| Error::Invalid("CREATE VECTOR INDEX name ON table (column)".into()))?;
+                .map_err(|_| grammar_shape("CREATE VECTOR INDEX name ON table (column)"))?;
             Ok(ReeldbStatement::CreateVectorIndex(CreateVectorIndex {
                 name,
                 table,
@@ -148,8 +148,7 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
                     _ => {}
                 }
             }
-            let name =
-                name.ok_or_else(|| Error::Invalid("DROP VECTOR INDEX needs a name".into()))?;
+            let name = name.ok_or_else(|| grammar_shape("DROP VECTOR INDEX name"))?;
             Ok(ReeldbStatement::DropVectorIndex { name, if_exists })
         }
         Rule::show_indexes => Ok(ReeldbStatement::ShowVectorIndexes),
@@ -232,9 +231,9 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
                     _ => {}
                 }
             }
-            let [table, column]: [String; 2] = names.try_into().map_err(|_| {
-                Error::Invalid("CLUSTER table ON column USING method INTO column".into())
-            })?;
+            let [table, column]: [String; 2] = names
+                .try_into()
+                .map_err(|_| grammar_shape("CLUSTER table ON column USING method INTO column"))?;
             cluster.table = table;
             cluster.column = column;
             Ok(ReeldbStatement::Cluster(cluster))
@@ -251,7 +250,7 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
             }
             let [table, column]: [String; 2] = names
                 .try_into()
-                .map_err(|_| Error::Invalid("ALTER TABLE t ALTER COLUMN c SET MODEL m".into()))?;
+                .map_err(|_| grammar_shape("ALTER TABLE t ALTER COLUMN c SET MODEL m"))?;
             Ok(ReeldbStatement::SetColumnModel {
                 table,
                 column,
@@ -264,8 +263,17 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
                 .find(|p| p.as_rule() == Rule::table_name)
                 .map(table_name),
         }),
-        other => Err(Error::Invalid(format!("unexpected statement {other:?}"))),
+        other => Err(Error::Internal(format!(
+            "the grammar gave a statement the parser does not build: {other:?}"
+        ))),
     }
+}
+
+/// The error for a parse tree that does not have the shape its grammar rule gives it.
+fn grammar_shape(shape: &str) -> Error {
+    Error::Internal(format!(
+        "the grammar gave a statement not of the form {shape}"
+    ))
 }
 
 /// A model name as written: a quoted string, or a bare name kept as it is (model names are

@@ -230,7 +230,13 @@ fn an_interrupted_ingest_keeps_its_commits_and_a_rerun_resumes() {
     options.target.commit_every = 2;
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let report = runtime
-        .block_on(ingest_frames(db.session(), &dir, &options, &control))
+        .block_on(ingest_frames(
+            db.session().database(),
+            db.session().models(),
+            &dir,
+            &options,
+            &control,
+        ))
         .unwrap();
     // Two steps of two files each: frames 1 to 4 are in.
     assert!(report.interrupted);
@@ -239,7 +245,8 @@ fn an_interrupted_ingest_keeps_its_commits_and_a_rerun_resumes() {
 
     let resumed = runtime
         .block_on(ingest_frames(
-            db.session(),
+            db.session().database(),
+            db.session().models(),
             &dir,
             &options,
             &IngestControl::default(),
@@ -693,7 +700,8 @@ fn the_demo_database_answers_the_queries_it_suggests() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let report = runtime
         .block_on(build_demo(
-            db.session(),
+            db.session().database(),
+            db.session().models(),
             &[],
             &root.path().join("broadcast"),
             &IngestControl::default(),

@@ -52,7 +52,7 @@ pub fn render(functions: &[FunctionEntry], sections: &[DocSection]) -> Result<St
         .map(|f| f.name.as_str())
         .collect();
     if !undocumented.is_empty() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Internal(format!(
             "these functions have no documentation: {}; give each a documentation()",
             undocumented.join(", ")
         )));
@@ -67,7 +67,7 @@ pub fn render(functions: &[FunctionEntry], sections: &[DocSection]) -> Result<St
         .map(|f| f.name.as_str())
         .collect();
     if !unlisted.is_empty() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Internal(format!(
             "these functions' doc sections are not in reeldb_udf::doc_sections(): {}",
             unlisted.join(", ")
         )));

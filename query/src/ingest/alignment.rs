@@ -30,7 +30,7 @@ impl Alignment {
         match text.to_ascii_lowercase().as_str() {
             "nearest" => Ok(Alignment::Nearest),
             "uniform" => Ok(Alignment::Uniform),
-            other => Err(Error::Invalid(format!(
+            other => Err(Error::InvalidArgument(format!(
                 "unknown alignment '{other}': use 'nearest' (each segment to the frame nearest \
                  its start) or 'uniform' (words spread over the frames a segment spans)"
             ))),

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
+use reeldb_engine::Database;
+use reeldb_udf::ModelRegistry;
 
 use super::alignment::Alignment;
 use super::control::{IngestControl, IngestReport};
@@ -18,7 +20,6 @@ use super::frames_dir::{FramesOptions, ingest_frames};
 use super::transcript_ingest::{TranscriptOptions, ingest_transcript};
 use super::video::{VideoOptions, ingest_video};
 use crate::error::{Error, Result};
-use crate::session::Session;
 
 /// The rendered broadcast's id (TV News Archive form).
 pub const DEMO_VIDEO: &str = "DEMO_20240315_180000_Evening_News";
@@ -90,8 +91,11 @@ pub struct DemoReport {
 /// transcript as `dir/<DEMO_VIDEO>.vtt`. Returns both paths.
 pub fn render_demo_broadcast(dir: &Path) -> Result<(PathBuf, PathBuf)> {
     let frames_dir = dir.join(DEMO_VIDEO);
-    fs::create_dir_all(&frames_dir)
-        .map_err(|e| Error::Invalid(format!("cannot create '{}': {e}", frames_dir.display())))?;
+    fs::create_dir_all(&frames_dir).map_err(|cause| Error::Io {
+        action: "create".into(),
+        path: frames_dir.clone(),
+        cause,
+    })?;
     let mut vtt = String::from("WEBVTT\n\n");
     let mut frame = 0usize;
     for (shot, (scene, frames, text)) in SHOTS.iter().enumerate() {
@@ -102,9 +106,12 @@ pub fn render_demo_broadcast(dir: &Path) -> Result<(PathBuf, PathBuf)> {
             let mut bytes = Vec::new();
             JpegEncoder::new_with_quality(&mut bytes, 85)
                 .encode_image(&image)
-                .map_err(|e| Error::Invalid(format!("cannot encode a demo frame: {e}")))?;
-            fs::write(&path, bytes)
-                .map_err(|e| Error::Invalid(format!("cannot write '{}': {e}", path.display())))?;
+                .map_err(|e| Error::Internal(format!("cannot encode a demo frame: {e}")))?;
+            fs::write(&path, bytes).map_err(|cause| Error::Io {
+                action: "write".into(),
+                path: path.clone(),
+                cause,
+            })?;
             frame += 1;
         }
         let end = frame as f64 * DEMO_INTERVAL;
@@ -117,8 +124,11 @@ pub fn render_demo_broadcast(dir: &Path) -> Result<(PathBuf, PathBuf)> {
         );
     }
     let transcript = dir.join(format!("{DEMO_VIDEO}.vtt"));
-    fs::write(&transcript, vtt)
-        .map_err(|e| Error::Invalid(format!("cannot write '{}': {e}", transcript.display())))?;
+    fs::write(&transcript, vtt).map_err(|cause| Error::Io {
+        action: "write".into(),
+        path: transcript.clone(),
+        cause,
+    })?;
     Ok((frames_dir, transcript))
 }
 
@@ -132,11 +142,12 @@ fn clock(seconds: f64) -> String {
     )
 }
 
-/// Builds the demo database: ingests `files` (directories of frames, videos, images and
+/// Builds the demo database in `db` (embedding with `models`): ingests `files` (directories of frames, videos, images and
 /// `.srt`/`.vtt` transcripts named after their video), or with none, renders the demo
 /// broadcast under `render_dir` and ingests it with its transcript.
 pub async fn build_demo(
-    session: &Session,
+    db: &Database,
+    models: &ModelRegistry,
     files: &[PathBuf],
     render_dir: &Path,
     control: &IngestControl,
@@ -152,7 +163,7 @@ pub async fn build_demo(
         };
         report
             .ingested
-            .push(ingest_frames(session, &frames_dir, &options, control).await?);
+            .push(ingest_frames(db, models, &frames_dir, &options, control).await?);
         transcripts.push((transcript, Some(DEMO_VIDEO.to_string()), Alignment::Uniform));
         report.rendered = Some(render_dir.to_path_buf());
     } else {
@@ -171,22 +182,22 @@ pub async fn build_demo(
                     };
                     report
                         .ingested
-                        .push(ingest_frames(session, path, &options, control).await?);
+                        .push(ingest_frames(db, models, path, &options, control).await?);
                 }
                 "jpg" | "jpeg" | "png" => {
                     report.ingested.push(
-                        ingest_frames(session, path, &FramesOptions::default(), control).await?,
+                        ingest_frames(db, models, path, &FramesOptions::default(), control).await?,
                     );
                 }
                 "mp4" | "mkv" | "mov" | "webm" | "avi" | "ts" | "mpg" | "mpeg" | "m4v" => {
                     report.ingested.push(
-                        ingest_video(session, path, &VideoOptions::default(), control).await?,
+                        ingest_video(db, models, path, &VideoOptions::default(), control).await?,
                     );
                     video = stem.unwrap_or_default();
                 }
                 "srt" | "vtt" => transcripts.push((path.clone(), stem, Alignment::Nearest)),
                 _ => {
-                    return Err(Error::Invalid(format!(
+                    return Err(Error::InvalidArgument(format!(
                         "reeldb demo does not know what to do with '{}': give directories of \
                          frames, images, videos, and .srt or .vtt transcripts named after their \
                          video",
@@ -205,7 +216,7 @@ pub async fn build_demo(
         };
         report
             .ingested
-            .push(ingest_transcript(session, &path, &options).await?);
+            .push(ingest_transcript(db, &path, &options).await?);
     }
     report.queries = demo_queries(
         &video,

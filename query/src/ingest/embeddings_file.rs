@@ -55,14 +55,14 @@ pub struct ImportedVectors {
 impl ImportedVectors {
     fn push(&mut self, name: String, vector: Vec<f32>, place: &str) -> Result<()> {
         if vector.is_empty() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::InvalidArgument(format!(
                 "{place} ('{name}'): the vector is empty"
             )));
         }
         if self.names.is_empty() {
             self.dim = vector.len();
         } else if vector.len() != self.dim {
-            return Err(Error::Invalid(format!(
+            return Err(Error::InvalidArgument(format!(
                 "{place} ('{name}'): a vector of {} numbers, but the ones before have {}: \
                  every vector of a file must have the same dimension",
                 vector.len(),
@@ -70,7 +70,7 @@ impl ImportedVectors {
             )));
         }
         if let Some(bad) = vector.iter().find(|v| !v.is_finite()) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::InvalidArgument(format!(
                 "{place} ('{name}'): the vector holds {bad}, which a vector cannot"
             )));
         }
@@ -91,18 +91,17 @@ pub fn read_embeddings(path: &Path, ids: Option<&Path>) -> Result<ImportedVector
     let vectors = match extension.as_str() {
         "json" | "jsonl" | "ndjson" => read_json_lines(path)?,
         "npy" => {
-            let ids = ids.ok_or_else(|| {
-                Error::Invalid(format!(
-                    "'{}' holds only vectors: name the file that lists their images, one per \
-                     line, with ids = 'names.txt'",
-                    path.display()
-                ))
+            let ids = ids.ok_or_else(|| Error::InvalidFile {
+                path: path.to_path_buf(),
+                reason: "holds only vectors: name the file that lists their images, one per \
+                         line, with ids = 'names.txt'"
+                    .into(),
             })?;
             read_npy(path, ids)?
         }
         "parquet" => read_parquet(path)?,
         _ => {
-            return Err(Error::Invalid(format!(
+            return Err(Error::InvalidArgument(format!(
                 "cannot tell the format of '{}': reeldb reads embeddings from .json/.jsonl \
                  (one object per line), .npy (with ids = '...') and .parquet",
                 path.display()
@@ -110,16 +109,28 @@ pub fn read_embeddings(path: &Path, ids: Option<&Path>) -> Result<ImportedVector
         }
     };
     if vectors.names.is_empty() {
-        return Err(Error::Invalid(format!(
-            "'{}' holds no vectors",
-            path.display()
-        )));
+        return Err(Error::InvalidFile {
+            path: path.to_path_buf(),
+            reason: "holds no vectors".into(),
+        });
     }
     Ok(vectors)
 }
 
+fn cannot_read(path: &Path, cause: std::io::Error) -> Error {
+    Error::Io {
+        action: "read".into(),
+        path: path.to_path_buf(),
+        cause,
+    }
+}
+
 fn open(path: &Path) -> Result<File> {
-    File::open(path).map_err(|e| Error::Invalid(format!("cannot open '{}': {e}", path.display())))
+    File::open(path).map_err(|cause| Error::Io {
+        action: "open".into(),
+        path: path.to_path_buf(),
+        cause,
+    })
 }
 
 /// One JSON object per line (a file that is one JSON array of objects is read too).
@@ -130,8 +141,8 @@ fn read_json_lines(path: &Path) -> Result<ImportedVectors> {
         let (name_key, vector_key) = match &keys {
             Some(keys) => keys.clone(),
             None => {
-                let chosen =
-                    choose_keys(object).map_err(|e| Error::Invalid(format!("{place}: {e}")))?;
+                let chosen = choose_keys(object)
+                    .map_err(|e| Error::InvalidArgument(format!("{place}: {e}")))?;
                 vectors.notes.push(format!(
                     "read the image name from \"{}\" and the vector from \"{}\"",
                     chosen.0, chosen.1
@@ -144,19 +155,19 @@ fn read_json_lines(path: &Path) -> Result<ImportedVectors> {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
             _ => {
-                return Err(Error::Invalid(format!(
+                return Err(Error::InvalidArgument(format!(
                     "{place}: no \"{name_key}\" (the image name)"
                 )));
             }
         };
         let vector = match object.get(&vector_key) {
             Some(value) => numbers(value).ok_or_else(|| {
-                Error::Invalid(format!(
+                Error::InvalidArgument(format!(
                     "{place} ('{name}'): \"{vector_key}\" is not a list of numbers"
                 ))
             })?,
             None => {
-                return Err(Error::Invalid(format!(
+                return Err(Error::InvalidArgument(format!(
                     "{place} ('{name}'): no \"{vector_key}\""
                 )));
             }
@@ -167,32 +178,38 @@ fn read_json_lines(path: &Path) -> Result<ImportedVectors> {
     let mut first = String::new();
     reader
         .read_line(&mut first)
-        .map_err(|e| Error::Invalid(format!("cannot read '{}': {e}", path.display())))?;
+        .map_err(|cause| cannot_read(path, cause))?;
     if first.trim_start().starts_with('[') {
         let mut rest = first;
         std::io::Read::read_to_string(&mut reader, &mut rest)
-            .map_err(|e| Error::Invalid(format!("cannot read '{}': {e}", path.display())))?;
-        let items: Vec<Value> = serde_json::from_str(&rest)
-            .map_err(|e| Error::Invalid(format!("'{}' is not valid JSON: {e}", path.display())))?;
+            .map_err(|cause| cannot_read(path, cause))?;
+        let items: Vec<Value> = serde_json::from_str(&rest).map_err(|e| Error::InvalidFile {
+            path: path.to_path_buf(),
+            reason: format!("is not valid JSON: {e}"),
+        })?;
         for (index, item) in items.iter().enumerate() {
             let Value::Object(object) = item else {
-                return Err(Error::Invalid(format!("item {}: not an object", index + 1)));
+                return Err(Error::InvalidArgument(format!(
+                    "item {}: not an object",
+                    index + 1
+                )));
             };
             add(object, format!("item {}", index + 1))?;
         }
     } else {
         let lines = std::iter::once(Ok(first)).chain(reader.lines());
         for (index, line) in lines.enumerate() {
-            let line =
-                line.map_err(|e| Error::Invalid(format!("cannot read '{}': {e}", path.display())))?;
+            let line = line.map_err(|cause| cannot_read(path, cause))?;
             if line.trim().is_empty() {
                 continue;
             }
             let place = format!("line {}", index + 1);
             let value: Value = serde_json::from_str(&line)
-                .map_err(|e| Error::Invalid(format!("{place}: not a JSON object: {e}")))?;
+                .map_err(|e| Error::InvalidArgument(format!("{place}: not a JSON object: {e}")))?;
             let Value::Object(object) = value else {
-                return Err(Error::Invalid(format!("{place}: not a JSON object")));
+                return Err(Error::InvalidArgument(format!(
+                    "{place}: not a JSON object"
+                )));
             };
             add(&object, place)?;
         }
@@ -245,13 +262,10 @@ fn numbers(value: &Value) -> Option<Vec<f32>> {
 
 /// A 2-D little-endian float32 or float64 `.npy` array, with its ids from another file.
 fn read_npy(path: &Path, ids: &Path) -> Result<ImportedVectors> {
-    let bytes = fs::read(path)
-        .map_err(|e| Error::Invalid(format!("cannot read '{}': {e}", path.display())))?;
-    let bad = |what: &str| {
-        Error::Invalid(format!(
-            "'{}' is not a .npy array reeldb reads: {what}",
-            path.display()
-        ))
+    let bytes = fs::read(path).map_err(|cause| cannot_read(path, cause))?;
+    let bad = |what: &str| Error::InvalidFile {
+        path: path.to_path_buf(),
+        reason: format!("is not a .npy array reeldb reads: {what}"),
     };
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad("no NUMPY magic"));
@@ -305,12 +319,14 @@ fn read_npy(path: &Path, ids: &Path) -> Result<ImportedVectors> {
     }
     let names = read_ids(ids)?;
     if names.len() != rows {
-        return Err(Error::Invalid(format!(
-            "'{}' lists {} names but '{}' holds {rows} vectors: they must match row for row",
-            ids.display(),
-            names.len(),
-            path.display()
-        )));
+        return Err(Error::InvalidFile {
+            path: ids.to_path_buf(),
+            reason: format!(
+                "lists {} names but '{}' holds {rows} vectors: they must match row for row",
+                names.len(),
+                path.display()
+            ),
+        });
     }
     let mut vectors = ImportedVectors::default();
     for (row, name) in names.into_iter().enumerate() {
@@ -352,11 +368,15 @@ fn header_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 }
 
 fn read_ids(path: &Path) -> Result<Vec<String>> {
-    let text = fs::read_to_string(path)
-        .map_err(|e| Error::Invalid(format!("cannot read the ids '{}': {e}", path.display())))?;
+    let text = fs::read_to_string(path).map_err(|cause| Error::Io {
+        action: "read the ids".into(),
+        path: path.to_path_buf(),
+        cause,
+    })?;
     if text.trim_start().starts_with('[') {
-        let items: Vec<Value> = serde_json::from_str(&text).map_err(|e| {
-            Error::Invalid(format!("'{}' is not a JSON array: {e}", path.display()))
+        let items: Vec<Value> = serde_json::from_str(&text).map_err(|e| Error::InvalidFile {
+            path: path.to_path_buf(),
+            reason: format!("is not a JSON array: {e}"),
         })?;
         return Ok(items
             .into_iter()
@@ -377,8 +397,11 @@ fn read_ids(path: &Path) -> Result<Vec<String>> {
 /// A Parquet file with a name column (a known name, else its only text column) and a vector
 /// column (a known name, else its only list-of-floats column).
 fn read_parquet(path: &Path) -> Result<ImportedVectors> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(open(path)?)
-        .map_err(|e| Error::Invalid(format!("'{}' is not a Parquet file: {e}", path.display())))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(open(path)?).map_err(|e| Error::InvalidFile {
+            path: path.to_path_buf(),
+            reason: format!("is not a Parquet file: {e}"),
+        })?;
     let schema = std::sync::Arc::clone(builder.schema());
     let pick = |keys: &[&str], fits: &dyn Fn(&DataType) -> bool, what: &str| -> Result<usize> {
         let by_name = keys.iter().find_map(|k| {
@@ -391,7 +414,7 @@ fn read_parquet(path: &Path) -> Result<ImportedVectors> {
             .filter(|i| fits(schema.field(*i).data_type()))
             .collect();
         by_name.or(if only.len() == 1 { Some(only[0]) } else { None }).ok_or_else(|| {
-            Error::Invalid(format!(
+            Error::InvalidArgument(format!(
                 "cannot tell which column of '{}' holds the {what} (columns: {}); name it one of {}",
                 path.display(),
                 schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", "),
@@ -417,7 +440,7 @@ fn read_parquet(path: &Path) -> Result<ImportedVectors> {
     ));
     let reader = builder
         .build()
-        .map_err(|e| Error::Invalid(format!("cannot read '{}': {e}", path.display())))?;
+        .map_err(|e| Error::InvalidArgument(format!("cannot read '{}': {e}", path.display())))?;
     let mut row = 0usize;
     for batch in reader {
         let batch = batch?;
@@ -434,12 +457,14 @@ fn read_parquet(path: &Path) -> Result<ImportedVectors> {
             row += 1;
             let place = format!("row {row}");
             if names.is_null(index) || lists.is_null(index) {
-                return Err(Error::Invalid(format!("{place}: a NULL name or vector")));
+                return Err(Error::InvalidArgument(format!(
+                    "{place}: a NULL name or vector"
+                )));
             }
             let list = lists.value(index);
             let values = list.as_primitive::<Float64Type>();
             if values.null_count() > 0 {
-                return Err(Error::Invalid(format!(
+                return Err(Error::InvalidArgument(format!(
                     "{place}: the vector has NULL elements"
                 )));
             }

@@ -13,14 +13,14 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, FixedSizeListArray, Float32Array, RecordBatch};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{Field, Schema};
-use reeldb_engine::read_data_file;
 use reeldb_engine::vector::{MODEL_METADATA_KEY, vector_dimension, vector_item_field, vector_type};
+use reeldb_engine::{Database, read_data_file};
+use reeldb_udf::ModelRegistry;
 
 use super::control::IngestReport;
 use super::embeddings_file::{ImportedVectors, read_embeddings};
 use super::frame_table::DEFAULT_FRAMES_TABLE;
 use crate::error::{Error, Result};
-use crate::session::Session;
 
 /// Where imported vectors go.
 #[derive(Debug, Clone)]
@@ -55,9 +55,11 @@ fn match_keys(name: &str) -> (&str, &str) {
     (base, stem)
 }
 
-/// Reads the vectors at `path` and stores them in `options.column` of the frames table.
+/// Reads the vectors at `path` and stores them in `options.column` of the frames table in
+/// `db`; a model named in the options is looked up in `models`.
 pub async fn ingest_embeddings(
-    session: &Session,
+    db: &Database,
+    models: &ModelRegistry,
     path: &Path,
     options: &EmbeddingsOptions,
 ) -> Result<IngestReport> {
@@ -65,9 +67,9 @@ pub async fn ingest_embeddings(
     let mut report = IngestReport::new(&options.table);
     report.notes.extend(imported.notes.iter().cloned());
     if let Some(model) = &options.model {
-        let info = session.models().info(model)?;
+        let info = models.info(model)?;
         if info.dim != imported.dim {
-            return Err(Error::Invalid(format!(
+            return Err(Error::InvalidArgument(format!(
                 "model '{model}' makes {}-d vectors but '{}' holds {}-d ones: name the model \
                  that made them, or none",
                 info.dim,
@@ -77,13 +79,13 @@ pub async fn ingest_embeddings(
         }
     }
 
-    let mut txn = session.database().begin_write()?;
+    let mut txn = db.begin_write()?;
     let entry = txn
         .manifest()
         .table(&options.table)
         .cloned()
         .ok_or_else(|| {
-            Error::Invalid(format!(
+            Error::InvalidArgument(format!(
                 "there is no table '{}' to put the vectors on: ingest the frames first (INGEST \
              FRAMES FROM '<directory>'), then their embeddings",
                 options.table
@@ -91,7 +93,7 @@ pub async fn ingest_embeddings(
         })?;
     if !entry.indexes.is_empty() {
         let names: Vec<&str> = entry.indexes.iter().map(|i| i.name.as_str()).collect();
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "table '{}' has vector indexes ({}), which adding a column would invalidate: drop \
              them (DROP INDEX ...), ingest the embeddings, then create them again",
             options.table,
@@ -100,7 +102,7 @@ pub async fn ingest_embeddings(
     }
     let old_schema = entry.schema()?;
     let file_column = old_schema.index_of("file").map_err(|_| {
-        Error::Invalid(format!(
+        Error::InvalidArgument(format!(
             "table '{}' has no file column to match the vectors' names with",
             options.table
         ))
@@ -111,7 +113,7 @@ pub async fn ingest_embeddings(
         match vector_dimension(field.data_type()) {
             Some(dim) if dim == imported.dim => {}
             Some(dim) => {
-                return Err(Error::Invalid(format!(
+                return Err(Error::InvalidArgument(format!(
                     "column '{}' holds {dim}-d vectors but '{}' holds {}-d ones: put them in \
                      another column (column = '...')",
                     options.column,
@@ -120,7 +122,7 @@ pub async fn ingest_embeddings(
                 )));
             }
             None => {
-                return Err(Error::Invalid(format!(
+                return Err(Error::InvalidArgument(format!(
                     "column '{}' of '{}' is not a vector column: name another (column = '...')",
                     options.column, options.table
                 )));
@@ -130,7 +132,7 @@ pub async fn ingest_embeddings(
 
     let lookup = VectorLookup::new(&imported);
     let dim = i32::try_from(imported.dim)
-        .map_err(|_| Error::Invalid("the vectors are too long".into()))?;
+        .map_err(|_| Error::InvalidArgument("the vectors are too long".into()))?;
     let mut field = Field::new(&options.column, vector_type(dim), true);
     if let Some(model) = &options.model {
         field = field.with_metadata([(MODEL_METADATA_KEY.to_string(), model.clone())].into());
@@ -215,7 +217,7 @@ pub async fn ingest_embeddings(
         .collect();
     if with_vector == 0 {
         let examples: Vec<&str> = unmatched.iter().take(3).copied().collect();
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "none of the {} names in '{}' ({}, ...) is the file of a frame in '{}': are these \
              the embeddings of the frames ingested there?",
             imported.names.len(),

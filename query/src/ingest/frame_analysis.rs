@@ -36,7 +36,7 @@ pub fn analyse(
 ) -> Result<AnalysedFrame> {
     let (width, height) = image.dimensions();
     if width == 0 || height == 0 {
-        return Err(Error::Invalid("the image has no pixels".into()));
+        return Err(Error::InvalidArgument("the image has no pixels".into()));
     }
     let inputs = models
         .iter()
@@ -73,7 +73,7 @@ pub fn embed(
             .map(<[f32]>::to_vec)
             .collect();
         if vectors.len() != frames.len() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Internal(format!(
                 "model '{}' returned {} vectors for {} frames",
                 model.name(),
                 vectors.len(),
@@ -131,7 +131,7 @@ fn thumbnail_jpeg(image: &RgbImage) -> Result<Vec<u8>> {
     let mut bytes = Cursor::new(Vec::with_capacity(16 * 1024));
     JpegEncoder::new_with_quality(&mut bytes, THUMBNAIL_QUALITY)
         .encode_image(source)
-        .map_err(|e| Error::Invalid(format!("cannot encode the thumbnail: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot encode the thumbnail: {e}")))?;
     Ok(bytes.into_inner())
 }
 

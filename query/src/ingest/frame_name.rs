@@ -65,13 +65,13 @@ impl NamingScheme {
     /// group.
     pub fn pattern(pattern: &str) -> Result<Self> {
         let regex = Regex::new(pattern).map_err(|e| {
-            Error::Invalid(format!(
+            Error::InvalidArgument(format!(
                 "pattern '{pattern}' is not a valid regular expression: {e}"
             ))
         })?;
         let names: Vec<&str> = regex.capture_names().flatten().collect();
         if !names.iter().any(|n| *n == "frame" || *n == "ts") {
-            return Err(Error::Invalid(format!(
+            return Err(Error::InvalidArgument(format!(
                 "pattern '{pattern}' names no frame number or time: give it a group \
                  (?P<frame>\\d+) or (?P<ts>[0-9.]+), and (?P<video>...) for the video"
             )));
@@ -80,7 +80,7 @@ impl NamingScheme {
             .iter()
             .find(|n| !["video", "frame", "ts", "station", "show", "start"].contains(n))
         {
-            return Err(Error::Invalid(format!(
+            return Err(Error::InvalidArgument(format!(
                 "pattern '{pattern}' has a group '{unknown}' reeldb does not know; the groups \
                  are video, frame, ts, station, show and start"
             )));
@@ -104,7 +104,7 @@ impl NamingScheme {
                 .unwrap_or_default()),
             NamingScheme::Pattern(regex) => {
                 let captures = regex.captures(stem).ok_or_else(|| {
-                    Error::Invalid(format!(
+                    Error::InvalidArgument(format!(
                         "file name '{stem}' does not match the pattern '{}'",
                         regex.as_str()
                     ))
@@ -131,7 +131,7 @@ fn from_captures(captures: &regex::Captures<'_>) -> Result<FrameName> {
         text(group)
             .map(|t| {
                 t.parse::<i64>()
-                    .map_err(|_| Error::Invalid(format!("'{t}' is not a frame number")))
+                    .map_err(|_| Error::InvalidArgument(format!("'{t}' is not a frame number")))
             })
             .transpose()
     };
@@ -140,13 +140,13 @@ fn from_captures(captures: &regex::Captures<'_>) -> Result<FrameName> {
             t.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| Error::Invalid(format!("'{t}' is not a time in seconds")))
+                .ok_or_else(|| Error::InvalidArgument(format!("'{t}' is not a time in seconds")))
         })
         .transpose()?;
     let start_ms = text("start")
         .map(|t| {
             parse_start(&t).ok_or_else(|| {
-                Error::Invalid(format!(
+                Error::InvalidArgument(format!(
                     "'{t}' is not a broadcast start (YYYYMMDD_HHMMSS or YYYYMMDDHHMMSS)"
                 ))
             })

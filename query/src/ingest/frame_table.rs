@@ -1,5 +1,6 @@
 //! The frames table that ingest fills: its columns, the check that an existing table can take
-//! ingested rows, and the keys of the frames already in it.
+//! ingested rows, and what ingest reads back from it (the keys of the frames already in it,
+//! a video's frame times), straight from the snapshot's Parquet files.
 //!
 //! | column      | type                     | what                                              |
 //! |-------------|--------------------------|---------------------------------------------------|
@@ -16,7 +17,7 @@
 //! | `thumbnail` | BLOB                     | JPEG, longest side 256 px                         |
 //! | one per model, named after it | VECTOR(dim) | the model's embedding, recording the model |
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -24,14 +25,11 @@ use arrow::array::{
     Int32Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
 };
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef, TimeUnit};
-use datafusion::prelude::SessionContext;
-use reeldb_engine::WriteTransaction;
 use reeldb_engine::vector::{MODEL_METADATA_KEY, vector_item_field, vector_type};
+use reeldb_engine::{Snapshot, WriteTransaction};
 
-use super::table_rows::same_columns;
+use super::table_rows::{read_columns, same_columns};
 use crate::error::{Error, Result};
-use crate::session::Session;
-use crate::table::ReeldbTable;
 
 /// The table ingest writes frames to unless told otherwise.
 pub const DEFAULT_FRAMES_TABLE: &str = "frames";
@@ -73,7 +71,7 @@ pub fn frames_schema(models: &[EmbeddingColumn]) -> Result<SchemaRef> {
     debug_assert_eq!(fields.len(), FIXED_COLUMNS);
     for model in models {
         let dim = i32::try_from(model.dim).map_err(|_| {
-            Error::Invalid(format!("model '{}' has too many dimensions", model.model))
+            Error::InvalidArgument(format!("model '{}' has too many dimensions", model.model))
         })?;
         fields.push(
             Field::new(&model.model, vector_type(dim), true)
@@ -124,7 +122,7 @@ pub fn ensure_frames_table(
         } else {
             "ingest into another table (option table = '...')".to_string()
         };
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "table '{table}' has the columns ({}), but this ingest writes ({}): {fix}",
             describe(&existing),
             describe(&wanted)
@@ -136,69 +134,81 @@ pub fn ensure_frames_table(
 /// What identifies a frame for a re-run: its video, file and number.
 pub type FrameKey = (String, String, Option<i64>);
 
-/// Runs `sql` over the newest version of `table`, which it reads as `t`.
-///
-/// Ingest reads through a bare DataFusion context rather than the [`Session`] it runs in: it
-/// is itself a statement of that session, and a session statement that runs session
-/// statements is a recursive future that cannot be shown to be `Send`.
-pub async fn query_table(session: &Session, table: &str, sql: &str) -> Result<Vec<RecordBatch>> {
-    let snapshot = session.database().snapshot()?;
-    let ctx = SessionContext::new();
-    ctx.register_table("t", Arc::new(ReeldbTable::new(snapshot, table)?))?;
-    Ok(ctx.sql(sql).await?.collect().await?)
-}
-
-/// Whether `table` exists in the newest version.
-pub fn table_exists(session: &Session, table: &str) -> Result<bool> {
-    Ok(session
-        .database()
-        .snapshot()?
-        .manifest()
-        .table(table)
-        .is_some())
-}
-
-/// The keys of the frames already in `table` (none if it does not exist).
-pub async fn existing_frame_keys(session: &Session, table: &str) -> Result<HashSet<FrameKey>> {
-    if !table_exists(session, table)? {
+/// The keys of the frames already in `table` of `snapshot` (none if it does not exist).
+pub fn existing_frame_keys(snapshot: &Snapshot, table: &str) -> Result<HashSet<FrameKey>> {
+    if snapshot.manifest().table(table).is_none() {
         return Ok(HashSet::new());
     }
     let mut keys = HashSet::new();
-    for batch in query_table(session, table, "SELECT video, file, frame FROM t").await? {
-        let video = batch.column(0).as_string::<i32>();
-        let file = batch.column(1).as_string::<i32>();
-        let frame = batch.column(2).as_primitive::<Int64Type>();
-        for row in 0..batch.num_rows() {
+    let columns = [
+        ("video", DataType::Utf8),
+        ("file", DataType::Utf8),
+        ("frame", DataType::Int64),
+    ];
+    read_columns(snapshot, table, &columns, |columns| {
+        let video = columns[0].as_string::<i32>();
+        let file = columns[1].as_string::<i32>();
+        let frame = columns[2].as_primitive::<Int64Type>();
+        for row in 0..video.len() {
             keys.insert((
                 video.value(row).to_string(),
                 file.value(row).to_string(),
                 frame.is_valid(row).then(|| frame.value(row)),
             ));
         }
-    }
+        Ok(())
+    })?;
     Ok(keys)
 }
 
-/// The timestamps of every frame of each video in `table`, ordered: `(frame, ts)` pairs.
-pub async fn frame_times(session: &Session, table: &str, video: &str) -> Result<Vec<(i64, f64)>> {
-    if !table_exists(session, table)? {
-        return Err(Error::Invalid(format!(
+/// The `(frame, ts)` pairs of the frames of `video` in `table` of `snapshot` that have both,
+/// ordered by time (then frame).
+pub fn frame_times(snapshot: &Snapshot, table: &str, video: &str) -> Result<Vec<(i64, f64)>> {
+    if snapshot.manifest().table(table).is_none() {
+        return Err(Error::InvalidArgument(format!(
             "there is no table '{table}' of frames to align the transcript with: ingest the \
              video's frames first (INGEST FRAMES or INGEST VIDEO)"
         )));
     }
-    let query = format!(
-        "SELECT frame, ts FROM t WHERE video = '{}' AND frame IS NOT NULL AND ts IS NOT NULL \
-         ORDER BY ts, frame",
-        video.replace('\'', "''")
-    );
     let mut times = Vec::new();
-    for batch in query_table(session, table, &query).await? {
-        let frame = batch.column(0).as_primitive::<Int64Type>();
-        let ts = batch.column(1).as_primitive::<Float64Type>();
-        times.extend((0..batch.num_rows()).map(|row| (frame.value(row), ts.value(row))));
-    }
+    let columns = [
+        ("video", DataType::Utf8),
+        ("frame", DataType::Int64),
+        ("ts", DataType::Float64),
+    ];
+    read_columns(snapshot, table, &columns, |columns| {
+        let videos = columns[0].as_string::<i32>();
+        let frame = columns[1].as_primitive::<Int64Type>();
+        let ts = columns[2].as_primitive::<Float64Type>();
+        for row in 0..videos.len() {
+            if videos.is_valid(row)
+                && videos.value(row) == video
+                && frame.is_valid(row)
+                && ts.is_valid(row)
+            {
+                times.push((frame.value(row), ts.value(row)));
+            }
+        }
+        Ok(())
+    })?;
+    times.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     Ok(times)
+}
+
+/// The first `limit` videos of `table` of `snapshot`, in name order.
+pub fn first_videos(snapshot: &Snapshot, table: &str, limit: usize) -> Result<Vec<String>> {
+    let mut videos = BTreeSet::new();
+    read_columns(snapshot, table, &[("video", DataType::Utf8)], |columns| {
+        videos.extend(
+            columns[0]
+                .as_string::<i32>()
+                .iter()
+                .flatten()
+                .map(str::to_string),
+        );
+        Ok(())
+    })?;
+    Ok(videos.into_iter().take(limit).collect())
 }
 
 /// One frame ready to be written.
@@ -286,9 +296,10 @@ pub fn frames_batch(schema: &SchemaRef, rows: &[FrameRow]) -> Result<RecordBatch
     ];
     for (position, field) in schema.fields().iter().enumerate().skip(FIXED_COLUMNS) {
         let model = position - FIXED_COLUMNS;
+        // The schema passed ensure_frames_table: every column after the fixed ones is one.
         let DataType::FixedSizeList(_, dim) = field.data_type() else {
-            return Err(Error::Invalid(format!(
-                "column '{}' is not a vector",
+            return Err(Error::Internal(format!(
+                "frames column '{}' is not a vector",
                 field.name()
             )));
         };
@@ -304,4 +315,71 @@ pub fn frames_batch(schema: &SchemaRef, rows: &[FrameRow]) -> Result<RecordBatch
         )?));
     }
     Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_times_are_one_videos_timed_frames_in_time_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = reeldb_engine::Database::open(dir.path().join("times.reeldb")).unwrap();
+        let schema = Schema::new(vec![
+            Field::new("video", DataType::Utf8, true),
+            Field::new("frame", DataType::Int64, true),
+            Field::new("ts", DataType::Float64, true),
+        ]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema.clone()),
+            vec![
+                Arc::new(StringArray::from(vec![
+                    Some("it's"),
+                    Some("it's"),
+                    Some("other"),
+                    None,
+                    Some("it's"),
+                    Some("it's"),
+                ])),
+                Arc::new(Int64Array::from(vec![
+                    Some(2),
+                    Some(1),
+                    Some(0),
+                    Some(5),
+                    None,
+                    Some(3),
+                ])),
+                Arc::new(Float64Array::from(vec![
+                    Some(8.0),
+                    Some(4.0),
+                    Some(0.0),
+                    Some(1.0),
+                    Some(2.0),
+                    None,
+                ])),
+            ],
+        )
+        .unwrap();
+        let mut txn = db.begin_write().unwrap();
+        txn.create_table("frames", &schema).unwrap();
+        txn.append("frames", &batch).unwrap();
+        txn.commit().unwrap();
+
+        let snapshot = db.snapshot().unwrap();
+        // A quote in the name is just a character: no SQL is written.
+        assert_eq!(
+            frame_times(&snapshot, "frames", "it's").unwrap(),
+            [(1, 4.0), (2, 8.0)]
+        );
+        assert_eq!(
+            first_videos(&snapshot, "frames", 6).unwrap(),
+            ["it's", "other"]
+        );
+        assert!(
+            frame_times(&snapshot, "missing", "it's")
+                .unwrap_err()
+                .to_string()
+                .contains("there is no table 'missing' of frames")
+        );
+    }
 }

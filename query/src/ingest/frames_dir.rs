@@ -4,6 +4,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use image::RgbImage;
+use reeldb_engine::Database;
+use reeldb_udf::ModelRegistry;
 
 use super::control::{IngestControl, IngestReport, Skipped};
 use super::frame_analysis::analyse_all;
@@ -11,7 +13,6 @@ use super::frame_name::NamingScheme;
 use super::frame_table::FrameMeta;
 use super::target::FrameTarget;
 use crate::error::{Error, Result};
-use crate::session::Session;
 
 /// Files decoded at once: enough to keep every core busy, few enough that memory stays small
 /// however many files there are.
@@ -41,10 +42,12 @@ impl Default for FramesOptions {
     }
 }
 
-/// Ingests every `.jpg`, `.jpeg` and `.png` file under `dir` (or the one file `dir` names).
-/// Files already in the table are skipped; unreadable ones are reported and skipped.
+/// Ingests every `.jpg`, `.jpeg` and `.png` file under `dir` (or the one file `dir` names)
+/// into `db`, embedded by `models`. Files already in the table are skipped; unreadable ones
+/// are reported and skipped.
 pub async fn ingest_frames(
-    session: &Session,
+    db: &Database,
+    models: &ModelRegistry,
     dir: &Path,
     options: &FramesOptions,
     control: &IngestControl,
@@ -57,7 +60,7 @@ pub async fn ingest_frames(
             "{ignored} file(s) that are not .jpg, .jpeg or .png were left alone"
         ));
     }
-    let (mut writer, existing) = options.target.open(session).await?;
+    let (mut writer, existing) = options.target.open(db, models)?;
     let default_video = dir
         .file_name()
         .filter(|_| dir.is_dir())
@@ -160,14 +163,15 @@ pub async fn ingest_frames(
 
 /// Reads and decodes one image file; the error says what is wrong with it.
 fn read_image(path: &Path) -> Result<RgbImage> {
-    let bytes = fs::read(path).map_err(|e| Error::Invalid(format!("cannot read the file: {e}")))?;
+    let bytes =
+        fs::read(path).map_err(|e| Error::InvalidArgument(format!("cannot read the file: {e}")))?;
     if bytes.is_empty() {
-        return Err(Error::Invalid("the file is empty (0 bytes)".into()));
+        return Err(Error::InvalidArgument("the file is empty (0 bytes)".into()));
     }
     image::load_from_memory(&bytes)
         .map(|image| image.to_rgb8())
         .map_err(|e| {
-            Error::Invalid(format!(
+            Error::InvalidArgument(format!(
                 "not a readable JPEG or PNG image ({e}); is the file complete?"
             ))
         })
@@ -183,7 +187,7 @@ fn is_image_name(path: &Path) -> bool {
 /// Hidden entries (names starting with `.`) are passed over. A file path gives that file.
 fn list_images(root: &Path) -> Result<(Vec<PathBuf>, u64)> {
     let metadata = fs::metadata(root).map_err(|e| {
-        Error::Invalid(format!(
+        Error::InvalidArgument(format!(
             "cannot read '{}': {e}; give a directory of frames (or one image file)",
             root.display()
         ))
@@ -201,11 +205,14 @@ fn list_images(root: &Path) -> Result<(Vec<PathBuf>, u64)> {
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {
         let dir = root.join(&relative);
-        let entries = fs::read_dir(&dir)
-            .map_err(|e| Error::Invalid(format!("cannot list '{}': {e}", dir.display())))?;
+        let cannot_list = |cause| Error::Io {
+            action: "list".into(),
+            path: dir.clone(),
+            cause,
+        };
+        let entries = fs::read_dir(&dir).map_err(cannot_list)?;
         for entry in entries {
-            let entry = entry
-                .map_err(|e| Error::Invalid(format!("cannot list '{}': {e}", dir.display())))?;
+            let entry = entry.map_err(cannot_list)?;
             let name = entry.file_name();
             if name.to_string_lossy().starts_with('.') {
                 continue;

@@ -1,7 +1,11 @@
 //! Ingest: frames, videos, transcripts and precomputed embeddings into tables.
 //!
 //! Each kind has one entry point, used by the `INGEST ...` statements and by `reeldb ingest`:
-//! [`ingest_frames`], [`ingest_video`], [`ingest_transcript`], [`ingest_embeddings`].
+//! [`ingest_frames`], [`ingest_video`], [`ingest_transcript`], [`ingest_embeddings`]. Each
+//! takes the database it writes and, where frames are embedded or a model is named, the
+//! [`ModelRegistry`](reeldb_udf::ModelRegistry) to find models in (a session's:
+//! `Session::database`, `Session::models`). What ingest reads back (the keys of the frames
+//! already in a table, a video's frame times) it reads from the snapshot's Parquet files.
 //!
 //! Frames go through one pipeline whatever their source (`frames_dir`, `video`): decode,
 //! then on all cores size, perceptual hash, thumbnail and the models' inputs
@@ -74,7 +78,7 @@ pub fn parse_seconds(text: &str) -> Result<f64> {
         .map(|v| v * scale)
         .filter(|v| v.is_finite() && *v > 0.0)
         .ok_or_else(|| {
-            Error::Invalid(format!(
+            Error::InvalidArgument(format!(
                 "'{text}' is not a duration: write seconds like '4s', '2.5s' or '500ms'"
             ))
         })

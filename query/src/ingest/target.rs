@@ -1,16 +1,15 @@
 //! Where ingested frames go: the table, the models that embed them, and the commit size.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use reeldb_engine::BUILTIN_MODEL;
+use reeldb_engine::{BUILTIN_MODEL, Database};
+use reeldb_udf::ModelRegistry;
 use reeldb_udf::model::EmbeddingModel;
-
-use std::collections::HashSet;
 
 use super::frame_table::{DEFAULT_FRAMES_TABLE, FrameKey, existing_frame_keys};
 use super::frame_writer::{DEFAULT_COMMIT_EVERY, FrameWriter};
 use crate::error::{Error, Result};
-use crate::session::Session;
 
 /// Where ingested frames go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,41 +33,49 @@ impl Default for FrameTarget {
 }
 
 impl FrameTarget {
-    /// A writer to the table with the models loaded (the table checked first), and the keys
-    /// of the frames already in it, which a re-run skips.
-    pub async fn open(&self, session: &Session) -> Result<(FrameWriter, HashSet<FrameKey>)> {
+    /// A writer to the table in `db` with the models loaded from `models` (the table checked
+    /// first), and the keys of the frames already in it, which a re-run skips.
+    pub fn open(
+        &self,
+        db: &Database,
+        models: &ModelRegistry,
+    ) -> Result<(FrameWriter, HashSet<FrameKey>)> {
         let writer = FrameWriter::new(
-            session.database().clone(),
+            db.clone(),
             &self.table,
-            self.resolve_models(session)?,
+            self.resolve_models(models)?,
             self.commit_every,
         )?;
-        let existing = existing_frame_keys(session, &self.table).await?;
+        // The writer holds the writer lock: the newest version is the one it appends to.
+        let snapshot = db.snapshot()?;
+        let existing = existing_frame_keys(&snapshot, &self.table)?;
         Ok((writer, existing))
     }
 
     /// The models, loaded; each must embed images, and no model may be named twice.
-    pub fn resolve_models(&self, session: &Session) -> Result<Vec<Arc<dyn EmbeddingModel>>> {
+    pub fn resolve_models(&self, models: &ModelRegistry) -> Result<Vec<Arc<dyn EmbeddingModel>>> {
         if self.models.is_empty() {
-            return Err(Error::Invalid(
+            return Err(Error::InvalidArgument(
                 "no model to embed the frames with: name one (model = 'builtin')".into(),
             ));
         }
-        let mut models: Vec<Arc<dyn EmbeddingModel>> = Vec::with_capacity(self.models.len());
+        let mut loaded: Vec<Arc<dyn EmbeddingModel>> = Vec::with_capacity(self.models.len());
         for name in &self.models {
-            if models.iter().any(|m| m.name() == name) {
-                return Err(Error::Invalid(format!("model '{name}' is named twice")));
+            if loaded.iter().any(|m| m.name() == name) {
+                return Err(Error::InvalidArgument(format!(
+                    "model '{name}' is named twice"
+                )));
             }
-            let model = session.models().model(name)?;
+            let model = models.model(name)?;
             if !model.kind().embeds_images() {
-                return Err(Error::Invalid(format!(
+                return Err(Error::InvalidArgument(format!(
                     "model '{name}' ({}) does not embed images; ingest embeds frames with an \
                      image model (SHOW MODELS lists them)",
                     model.kind()
                 )));
             }
-            models.push(model);
+            loaded.push(model);
         }
-        Ok(models)
+        Ok(loaded)
     }
 }

@@ -41,7 +41,7 @@ impl TranscriptFormat {
             Some("srt") => Ok(TranscriptFormat::Srt),
             Some("vtt") => Ok(TranscriptFormat::WebVtt),
             Some("json") => Ok(TranscriptFormat::Json),
-            _ => Err(Error::Invalid(format!(
+            _ => Err(Error::InvalidArgument(format!(
                 "cannot tell the transcript format of '{}' from its name: name it .srt, .vtt or \
                  .json, or say format = 'srt' | 'vtt' | 'json'",
                 path.display()
@@ -55,7 +55,7 @@ impl TranscriptFormat {
             "srt" => Ok(TranscriptFormat::Srt),
             "vtt" | "webvtt" => Ok(TranscriptFormat::WebVtt),
             "json" => Ok(TranscriptFormat::Json),
-            other => Err(Error::Invalid(format!(
+            other => Err(Error::InvalidArgument(format!(
                 "unknown transcript format '{other}': use 'srt', 'vtt' or 'json'"
             ))),
         }
@@ -82,7 +82,7 @@ fn parse_cues(text: &str, format: TranscriptFormat) -> Result<Vec<Segment>> {
             .first()
             .is_some_and(|l| l.trim_start().starts_with("WEBVTT"))
     {
-        return Err(Error::Invalid(
+        return Err(Error::InvalidArgument(
             "a WebVTT file starts with the line WEBVTT; is this an SRT file (format = 'srt')?"
                 .into(),
         ));
@@ -107,7 +107,7 @@ fn parse_cues(text: &str, format: TranscriptFormat) -> Result<Vec<Segment>> {
         let to = to.split_whitespace().next().unwrap_or("");
         let parse = |t: &str| {
             parse_timestamp(t.trim()).ok_or_else(|| {
-                Error::Invalid(format!(
+                Error::InvalidArgument(format!(
                     "line {line_number}: '{}' is not a cue timing (HH:MM:SS,mmm --> HH:MM:SS,mmm)",
                     block[timing].trim()
                 ))
@@ -172,13 +172,13 @@ const TEXT_KEYS: [&str; 4] = ["text", "transcript", "caption", "words"];
 
 fn parse_json(text: &str) -> Result<Vec<Segment>> {
     let value: Value = serde_json::from_str(text)
-        .map_err(|e| Error::Invalid(format!("the transcript is not valid JSON: {e}")))?;
+        .map_err(|e| Error::InvalidArgument(format!("the transcript is not valid JSON: {e}")))?;
     let items = match &value {
         Value::Array(items) => items,
         Value::Object(object) => match object.get("segments") {
             Some(Value::Array(items)) => items,
             _ => {
-                return Err(Error::Invalid(
+                return Err(Error::InvalidArgument(
                     "a JSON transcript is an array of {start, end, text} objects (or an object \
                      whose \"segments\" is one)"
                         .into(),
@@ -186,7 +186,7 @@ fn parse_json(text: &str) -> Result<Vec<Segment>> {
             }
         },
         _ => {
-            return Err(Error::Invalid(
+            return Err(Error::InvalidArgument(
                 "a JSON transcript is an array of {start, end, text} objects".into(),
             ));
         }
@@ -196,7 +196,7 @@ fn parse_json(text: &str) -> Result<Vec<Segment>> {
         .enumerate()
         .map(|(position, item)| {
             let item_error =
-                |what: String| Error::Invalid(format!("segment {}: {what}", position + 1));
+                |what: String| Error::InvalidArgument(format!("segment {}: {what}", position + 1));
             let Value::Object(object) = item else {
                 return Err(item_error("is not an object".into()));
             };

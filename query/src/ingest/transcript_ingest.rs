@@ -15,14 +15,14 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use reeldb_engine::{Database, Snapshot};
 
 use super::alignment::{Alignment, align, ordered};
 use super::control::IngestReport;
-use super::frame_table::{DEFAULT_FRAMES_TABLE, frame_times, query_table};
+use super::frame_table::{DEFAULT_FRAMES_TABLE, first_videos, frame_times};
 use super::table_rows::{ensure_table, remove_video_rows};
 use super::transcript::{TranscriptFormat, parse_transcript};
 use crate::error::{Error, Result};
-use crate::session::Session;
 
 /// The default table of transcript segments.
 pub const DEFAULT_SEGMENTS_TABLE: &str = "segments";
@@ -59,9 +59,9 @@ impl Default for TranscriptOptions {
     }
 }
 
-/// Reads the transcript at `path`, aligns it with its video's frames and stores both.
+/// Reads the transcript at `path`, aligns it with its video's frames in `db` and stores both.
 pub async fn ingest_transcript(
-    session: &Session,
+    db: &Database,
     path: &Path,
     options: &TranscriptOptions,
 ) -> Result<IngestReport> {
@@ -69,28 +69,30 @@ pub async fn ingest_transcript(
         Some(format) => format,
         None => TranscriptFormat::from_path(path)?,
     };
-    let text = fs::read_to_string(path).map_err(|e| {
-        Error::Invalid(format!(
-            "cannot read the transcript '{}': {e}",
-            path.display()
-        ))
+    let text = fs::read_to_string(path).map_err(|cause| Error::Io {
+        action: "read the transcript".into(),
+        path: path.to_path_buf(),
+        cause,
     })?;
     let segments = parse_transcript(&text, format)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Error::InvalidArgument(format!("{}: {e}", path.display())))?;
     let video = match &options.video {
         Some(video) => video.clone(),
         None => path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
-            .ok_or_else(|| Error::Invalid("name the transcript's video (video = '...')".into()))?,
+            .ok_or_else(|| {
+                Error::InvalidArgument("name the transcript's video (video = '...')".into())
+            })?,
     };
-    let frames = frame_times(session, &options.frames_table, &video).await?;
+    let snapshot = db.snapshot()?;
+    let frames = frame_times(&snapshot, &options.frames_table, &video)?;
     if frames.is_empty() {
-        return Err(no_frames_error(session, &options.frames_table, &video).await);
+        return Err(no_frames_error(&snapshot, &options.frames_table, &video));
     }
     let aligned = align(&segments, &frames, options.align);
 
-    let mut txn = session.database().begin_write()?;
+    let mut txn = db.begin_write()?;
     let segments_schema = segments_schema();
     let text_schema = frame_text_schema();
     ensure_table(&mut txn, &options.segments_table, &segments_schema)?;
@@ -199,28 +201,14 @@ fn frame_text_schema() -> SchemaRef {
 }
 
 /// The error for a video without timed frames, naming the videos there are.
-async fn no_frames_error(session: &Session, table: &str, video: &str) -> Error {
-    let query = "SELECT DISTINCT video FROM t ORDER BY video LIMIT 6";
-    let videos: Vec<String> = match query_table(session, table, query).await {
-        Ok(batches) => batches
-            .iter()
-            .flat_map(|b| {
-                let column = arrow::array::AsArray::as_string::<i32>(b.column(0));
-                column
-                    .iter()
-                    .flatten()
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .collect(),
-        Err(_) => Vec::new(),
-    };
+fn no_frames_error(snapshot: &Snapshot, table: &str, video: &str) -> Error {
+    let videos = first_videos(snapshot, table, 6).unwrap_or_default();
     let there = if videos.is_empty() {
         "it has none".to_string()
     } else {
         format!("it has {}", videos.join(", "))
     };
-    Error::Invalid(format!(
+    Error::InvalidArgument(format!(
         "table '{table}' has no frames with times of video '{video}' ({there}): ingest the \
          video's frames first (with an interval, so that frames have times), or name the video \
          with video = '...'"

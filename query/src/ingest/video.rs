@@ -14,6 +14,8 @@ use std::sync::mpsc;
 use std::thread;
 
 use image::RgbImage;
+use reeldb_engine::Database;
+use reeldb_udf::ModelRegistry;
 
 use super::control::{IngestControl, IngestReport, Skipped};
 use super::frame_analysis::analyse_all;
@@ -23,7 +25,6 @@ use super::frame_writer::FrameWriter;
 use super::target::FrameTarget;
 use super::transcript::parse_timestamp;
 use crate::error::{Error, Result};
-use crate::session::Session;
 
 /// The environment variable that names the ffmpeg to run when no option does.
 pub const FFMPEG_ENV: &str = "REELDB_FFMPEG";
@@ -69,22 +70,23 @@ enum StderrEvent {
     Frame(f64),
 }
 
-/// Ingests one frame every `options.every` seconds of the video at `path`. Frames already in
-/// the table are skipped, so a re-run resumes.
+/// Ingests one frame every `options.every` seconds of the video at `path` into `db`, embedded
+/// by `models`. Frames already in the table are skipped, so a re-run resumes.
 pub async fn ingest_video(
-    session: &Session,
+    db: &Database,
+    models: &ModelRegistry,
     path: &Path,
     options: &VideoOptions,
     control: &IngestControl,
 ) -> Result<IngestReport> {
     if !(options.every.is_finite() && options.every > 0.0) {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "every = {} is not a positive number of seconds",
             options.every
         )));
     }
     if !path.is_file() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "there is no video file '{}'",
             path.display()
         )));
@@ -105,7 +107,7 @@ pub async fn ingest_video(
     }
     let video = name.video.clone().unwrap_or(stem);
 
-    let (mut writer, existing) = options.target.open(session).await?;
+    let (mut writer, existing) = options.target.open(db, models)?;
     let mut decoder = FrameDecoder::spawn(path, options)?;
 
     let mut pending: Vec<(FrameMeta, RgbImage)> = Vec::new();
@@ -232,14 +234,18 @@ impl FrameDecoder {
             .spawn()
             .map_err(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
-                    Error::Invalid(format!(
+                    Error::InvalidArgument(format!(
                         "ffmpeg was not found (looked for '{}'): install it (Debian and Ubuntu: \
                          apt-get install ffmpeg), or name it with the option ffmpeg = \
                          '/path/to/ffmpeg' or the environment variable {FFMPEG_ENV}",
                         program.display()
                     ))
                 } else {
-                    Error::Invalid(format!("cannot start '{}': {e}", program.display()))
+                    Error::Io {
+                        action: "start".into(),
+                        path: program.clone(),
+                        cause: e,
+                    }
                 }
             })?;
         let stdout =
@@ -285,15 +291,15 @@ impl FrameDecoder {
 
     /// Waits for ffmpeg; an error if it failed (and was not stopped).
     fn finish(mut self) -> Result<()> {
-        let status = self
-            .child
-            .wait()
-            .map_err(|e| Error::Invalid(format!("cannot wait for ffmpeg: {e}")))?;
+        let status = self.child.wait().map_err(|cause| Error::System {
+            action: "wait for ffmpeg".into(),
+            cause,
+        })?;
         let tail = self.take_tail();
         if status.success() || self.stopped {
             return Ok(());
         }
-        Err(Error::Invalid(format!(
+        Err(Error::InvalidArgument(format!(
             "ffmpeg ('{}') could not read '{}' ({status}): {}",
             self.program.display(),
             self.video.display(),
@@ -305,7 +311,7 @@ impl FrameDecoder {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let tail = self.take_tail();
-        Error::Invalid(format!(
+        Error::InvalidArgument(format!(
             "reading frames of '{}' from ffmpeg failed: {what}; ffmpeg said: {}",
             self.video.display(),
             tail.join(" | ")

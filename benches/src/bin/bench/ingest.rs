@@ -50,8 +50,14 @@ pub async fn run(args: &[String]) -> Result<(), Box<dyn Error>> {
             ..FramesOptions::default()
         };
         let started = Instant::now();
-        let report =
-            ingest_frames(&session, &frames_dir, &frames, &IngestControl::default()).await?;
+        let report = ingest_frames(
+            session.database(),
+            session.models(),
+            &frames_dir,
+            &frames,
+            &IngestControl::default(),
+        )
+        .await?;
         ingest.push(n / started.elapsed().as_secs_f64());
         if report.added as usize != paths.len() {
             return Err(format!("ingest added {} of {} frames", report.added, paths.len()).into());

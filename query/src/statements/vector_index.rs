@@ -1,20 +1,26 @@
-//! `CREATE VECTOR INDEX`, `DROP VECTOR INDEX` and `SHOW VECTOR INDEXES`.
+//! `CREATE VECTOR INDEX`, `DROP VECTOR INDEX` and `SHOW VECTOR INDEXES`: HNSW indexes built
+//! and dropped by the engine, each in its own commit.
 
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::execution::SendableRecordBatchStream;
 use reeldb_engine::{Database, IndexSpec, Snapshot};
 
+use super::{batch_stream, empty_stream};
 use crate::ast::CreateVectorIndex;
 use crate::error::{Error, Result};
 
 /// Builds and commits the index. The build reads every vector and runs on a blocking thread.
-pub async fn create_vector_index(db: &Database, statement: CreateVectorIndex) -> Result<()> {
+pub(crate) async fn create_vector_index(
+    db: &Database,
+    statement: CreateVectorIndex,
+) -> Result<SendableRecordBatchStream> {
     if let Some(method) = &statement.method
         && method != "hnsw"
     {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "unknown vector index method '{method}': reeldb builds HNSW indexes (USING HNSW)"
         )));
     }
@@ -33,23 +39,28 @@ pub async fn create_vector_index(db: &Database, statement: CreateVectorIndex) ->
         Ok(())
     })
     .await
-    .map_err(|e| Error::Invalid(format!("the index build stopped: {e}")))?
+    .map_err(|e| Error::Internal(format!("the index build stopped: {e}")))??;
+    Ok(empty_stream())
 }
 
 /// Drops the index, or does nothing for a missing one with `IF EXISTS`.
-pub fn drop_vector_index(db: &Database, name: &str, if_exists: bool) -> Result<()> {
+pub(crate) fn drop_vector_index(
+    db: &Database,
+    name: &str,
+    if_exists: bool,
+) -> Result<SendableRecordBatchStream> {
     let mut txn = db.begin_write()?;
     if if_exists && txn.manifest().index(name).is_none() {
-        return Ok(());
+        return Ok(empty_stream());
     }
     txn.drop_vector_index(name)?;
     txn.commit()?;
-    Ok(())
+    Ok(empty_stream())
 }
 
 /// One row per index: its table, column and parameters, the rows in its graph, and the rows
 /// inserted since it was built (searched exactly until `COMPACT` rebuilds it).
-pub fn show_vector_indexes(snapshot: &Snapshot) -> Result<RecordBatch> {
+pub(crate) fn show_vector_indexes(snapshot: &Snapshot) -> Result<SendableRecordBatchStream> {
     let mut text: [Vec<String>; 5] = Default::default();
     let mut numbers: [Vec<u64>; 5] = Default::default();
     for table in &snapshot.manifest().tables {
@@ -98,7 +109,7 @@ pub fn show_vector_indexes(snapshot: &Snapshot) -> Result<RecordBatch> {
         fields.push(Field::new(*name, DataType::UInt64, false));
         columns.push(Arc::new(UInt64Array::from(values)));
     }
-    Ok(RecordBatch::try_new(
+    batch_stream(RecordBatch::try_new(
         Arc::new(Schema::new(fields)),
         columns,
     )?)

@@ -1,5 +1,5 @@
-//! `CREATE MODEL`, `DROP MODEL`, `SHOW MODELS` and `ALTER TABLE ... SET MODEL`; and recording
-//! the model of vectors an `INSERT` writes.
+//! `CREATE MODEL`, `DROP MODEL`, `SHOW MODELS` and `ALTER TABLE ... SET MODEL`, each in its
+//! own commit; and recording the model of vectors an `INSERT` writes (for `dml`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -7,17 +7,22 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::DFSchema;
+use datafusion::execution::SendableRecordBatchStream;
 use reeldb_engine::vector::MODEL_METADATA_KEY;
 use reeldb_engine::{BUILTIN_MODEL, Database, Snapshot, WriteTransaction};
 use reeldb_udf::model::global_descriptor::{GLOBAL_DESCRIPTOR_DIM, GLOBAL_DESCRIPTOR_VERSION};
 use reeldb_udf::model::source::{ModelOptions, inspect_model};
 
+use super::{batch_stream, empty_stream};
 use crate::ast::CreateModel;
 use crate::error::{Error, Result};
 
 /// Loads the model at the statement's path to check it, then copies it into the database.
 /// Runs on a blocking thread: checking a model loads it, and copying a large one takes time.
-pub async fn create_model(db: &Database, statement: CreateModel) -> Result<()> {
+pub(crate) async fn create_model(
+    db: &Database,
+    statement: CreateModel,
+) -> Result<SendableRecordBatchStream> {
     let db = db.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {
         if statement.if_not_exists && db.snapshot()?.manifest().model(&statement.name).is_some() {
@@ -38,36 +43,41 @@ pub async fn create_model(db: &Database, statement: CreateModel) -> Result<()> {
         Ok(())
     })
     .await
-    .map_err(|e| Error::Invalid(format!("adding the model stopped: {e}")))?
+    .map_err(|e| Error::Internal(format!("adding the model stopped: {e}")))??;
+    Ok(empty_stream())
 }
 
 /// Drops the model, or does nothing for a missing one with `IF EXISTS`.
-pub fn drop_model(db: &Database, name: &str, if_exists: bool) -> Result<()> {
+pub(crate) fn drop_model(
+    db: &Database,
+    name: &str,
+    if_exists: bool,
+) -> Result<SendableRecordBatchStream> {
     let mut txn = db.begin_write()?;
     if if_exists && txn.manifest().model(name).is_none() {
-        return Ok(());
+        return Ok(empty_stream());
     }
     txn.drop_model(name)?;
     txn.commit()?;
-    Ok(())
+    Ok(empty_stream())
 }
 
 /// Records (or forgets) the model of a vector column.
-pub fn set_column_model(
+pub(crate) fn set_column_model(
     db: &Database,
     table: &str,
     column: &str,
     model: Option<&str>,
-) -> Result<()> {
+) -> Result<SendableRecordBatchStream> {
     let mut txn = db.begin_write()?;
     txn.set_column_model(table, column, model)?;
     txn.commit()?;
-    Ok(())
+    Ok(empty_stream())
 }
 
 /// One row per model, the built-in one first: name, kind, layout, dimension, size, identity
 /// and the vector columns that record it.
-pub fn show_models(snapshot: &Snapshot) -> Result<RecordBatch> {
+pub(crate) fn show_models(snapshot: &Snapshot) -> Result<SendableRecordBatchStream> {
     let columns_of = |model: &str| -> String {
         let mut columns = Vec::new();
         for table in &snapshot.manifest().tables {
@@ -113,13 +123,13 @@ pub fn show_models(snapshot: &Snapshot) -> Result<RecordBatch> {
         Arc::new(StringArray::from(identities)),
         Arc::new(StringArray::from(used_by)),
     ];
-    Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
+    batch_stream(RecordBatch::try_new(Arc::new(schema), columns)?)
 }
 
 /// For an `INSERT` into `table` of rows shaped like `input`: a vector column that records a
 /// model only takes vectors of that model; one that records none starts recording the model of
 /// the vectors it gets (when they name one, as `embed()` and `embed_image()` results do).
-pub fn record_inserted_models(
+pub(crate) fn record_inserted_models(
     txn: &mut WriteTransaction,
     table: &str,
     input: &DFSchema,
@@ -131,7 +141,7 @@ pub fn record_inserted_models(
         };
         match &column.model {
             Some(recorded) if recorded != incoming => {
-                return Err(Error::Invalid(format!(
+                return Err(Error::InvalidArgument(format!(
                     "column '{}' of table '{table}' holds vectors of model '{recorded}', and these \
                      come from model '{incoming}'; vectors of different models cannot be \
                      compared. Embed with '{recorded}', or store them in another column",

@@ -1,12 +1,15 @@
 //! `INGEST ... FROM 'path' WITH (...)`: the statement's options checked and turned into the
-//! ingest module's options, and its report turned into a result row.
+//! options of the `ingest` module, which does the work (with the statement's database, models
+//! and progress sink), and its report turned into a result row.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::execution::SendableRecordBatchStream;
 
+use super::{StatementContext, batch_stream};
 use crate::ast::{Ingest, IngestKind, OptionValue};
 use crate::error::{Error, Result};
 use crate::ingest::{
@@ -14,7 +17,6 @@ use crate::ingest::{
     NamingScheme, TranscriptFormat, TranscriptOptions, VideoOptions, ingest_embeddings,
     ingest_frames, ingest_transcript, ingest_video, parse_seconds,
 };
-use crate::session::Session;
 
 /// The options each kind takes.
 fn known_options(kind: IngestKind) -> &'static [&'static str] {
@@ -40,13 +42,18 @@ fn known_options(kind: IngestKind) -> &'static [&'static str] {
     }
 }
 
-/// Carries out an `INGEST` statement.
-pub async fn run_ingest(
-    session: &Session,
+/// Carries out an `INGEST` statement, with progress going where the session sends it; the
+/// result is the report's row.
+pub(crate) async fn run_ingest(
+    cx: &StatementContext<'_>,
     statement: &Ingest,
-    control: &IngestControl,
-) -> Result<RecordBatch> {
+) -> Result<SendableRecordBatchStream> {
     let options = Options::new(statement)?;
+    let (db, models) = (cx.db, cx.models.as_ref());
+    let control = &IngestControl {
+        progress: Arc::clone(&cx.progress),
+        ..IngestControl::default()
+    };
     let path = Path::new(&statement.path);
     let report = match statement.kind {
         IngestKind::Frames => {
@@ -61,7 +68,7 @@ pub async fn run_ingest(
                 frames.naming = NamingScheme::pattern(&pattern)?;
             }
             frames.video = options.text("video");
-            ingest_frames(session, path, &frames, control).await?
+            ingest_frames(db, models, path, &frames, control).await?
         }
         IngestKind::Video => {
             let mut video = VideoOptions {
@@ -73,7 +80,7 @@ pub async fn run_ingest(
             }
             video.video = options.text("video");
             video.ffmpeg = options.text("ffmpeg").map(PathBuf::from);
-            ingest_video(session, path, &video, control).await?
+            ingest_video(db, models, path, &video, control).await?
         }
         IngestKind::Transcript => {
             let mut transcript = TranscriptOptions {
@@ -95,7 +102,7 @@ pub async fn run_ingest(
             if let Some(table) = options.text("text_table") {
                 transcript.frame_text_table = table;
             }
-            ingest_transcript(session, path, &transcript).await?
+            ingest_transcript(db, path, &transcript).await?
         }
         IngestKind::Embeddings => {
             let mut embeddings = EmbeddingsOptions {
@@ -109,10 +116,10 @@ pub async fn run_ingest(
             if let Some(table) = options.text("table") {
                 embeddings.table = table;
             }
-            ingest_embeddings(session, path, &embeddings).await?
+            ingest_embeddings(db, models, path, &embeddings).await?
         }
     };
-    report_batch(&report)
+    batch_stream(report_batch(&report)?)
 }
 
 /// The options of one statement, checked against the ones its kind takes.
@@ -125,14 +132,16 @@ impl<'a> Options<'a> {
         let known = known_options(statement.kind);
         for (position, (name, _)) in statement.options.iter().enumerate() {
             if !known.contains(&name.as_str()) {
-                return Err(Error::Invalid(format!(
-                    "INGEST {} has no option '{name}'; its options are {}",
-                    statement.kind.keyword(),
-                    known.join(", ")
-                )));
+                return Err(Error::UnknownOption {
+                    statement: format!("INGEST {}", statement.kind.keyword()),
+                    option: name.clone(),
+                    known: known.iter().map(|k| k.to_string()).collect(),
+                });
             }
             if statement.options[..position].iter().any(|(n, _)| n == name) {
-                return Err(Error::Invalid(format!("option '{name}' is given twice")));
+                return Err(Error::DuplicateOption {
+                    option: name.clone(),
+                });
             }
         }
         Ok(Options {
@@ -167,7 +176,7 @@ impl<'a> Options<'a> {
                     .ok()
                     .filter(|n| *n > 0)
                     .ok_or_else(|| {
-                        Error::Invalid(format!(
+                        Error::InvalidArgument(format!(
                             "commit_every = {every}: give a whole number of frames above 0"
                         ))
                     })?;

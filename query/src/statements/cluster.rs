@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use arrow::array::{Array, AsArray, RecordBatch, UInt64Array};
 use arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use datafusion::common::{Column, ScalarValue};
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{Expr, ExprFunctionExt, SortExpr};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -21,6 +22,7 @@ use reeldb_engine::vector::vector_dimension;
 use reeldb_engine::{Database, IndexSpec};
 use reeldb_udf::{ClusterMethod, cluster_udwf};
 
+use super::batch_stream;
 use crate::append::append_stream;
 use crate::ast::{ClusterInto, OptionValue};
 use crate::error::{Error, Result};
@@ -31,18 +33,18 @@ const ROW_COLUMN: &str = "__reeldb_row";
 
 /// What a `CLUSTER` statement did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClusterReport {
+struct ClusterReport {
     /// Rows written.
-    pub rows: u64,
+    rows: u64,
     /// Distinct clusters (over all partitions).
-    pub clusters: u64,
+    clusters: u64,
     /// Rows labelled noise.
-    pub noise: u64,
+    noise: u64,
 }
 
 impl ClusterReport {
     /// The report as a one-row batch: `rows`, `clusters`, `noise`.
-    pub fn to_batch(self) -> Result<RecordBatch> {
+    fn to_batch(self) -> Result<RecordBatch> {
         let schema = Arc::new(Schema::new(vec![
             Field::new("rows", DataType::UInt64, false),
             Field::new("clusters", DataType::UInt64, false),
@@ -59,8 +61,11 @@ impl ClusterReport {
     }
 }
 
-/// Runs `statement` on `db` in one write transaction.
-pub async fn cluster_into(db: &Database, statement: &ClusterInto) -> Result<ClusterReport> {
+/// Runs `statement` on `db` in one write transaction; the result is the report's row.
+pub(crate) async fn cluster_into(
+    db: &Database,
+    statement: &ClusterInto,
+) -> Result<SendableRecordBatchStream> {
     let pairs: Vec<(String, ScalarValue)> = statement
         .options
         .iter()
@@ -78,7 +83,7 @@ pub async fn cluster_into(db: &Database, statement: &ClusterInto) -> Result<Clus
         .map(|f| f.name().as_str())
         .collect();
     let Ok(vector_field) = old_schema.field_with_name(&statement.column) else {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "CLUSTER: table '{}' has no column '{}'; its columns are {}",
             statement.table,
             statement.column,
@@ -86,7 +91,7 @@ pub async fn cluster_into(db: &Database, statement: &ClusterInto) -> Result<Clus
         )));
     };
     if vector_dimension(vector_field.data_type()).is_none() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "CLUSTER: column '{}' is {}, not a vector column",
             statement.column,
             vector_field.data_type()
@@ -95,14 +100,14 @@ pub async fn cluster_into(db: &Database, statement: &ClusterInto) -> Result<Clus
     if let Some(partition) = &statement.partition
         && old_schema.field_with_name(partition).is_err()
     {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "CLUSTER: table '{}' has no column '{partition}' to partition by; its columns are {}",
             statement.table,
             names.join(", ")
         )));
     }
     if statement.into == statement.column || Some(&statement.into) == statement.partition.as_ref() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "CLUSTER: the labels cannot go INTO '{}', which the statement reads; name a new \
              column",
             statement.into
@@ -111,7 +116,7 @@ pub async fn cluster_into(db: &Database, statement: &ClusterInto) -> Result<Clus
     if let Ok(existing) = old_schema.field_with_name(&statement.into)
         && existing.data_type() != &DataType::Int64
     {
-        return Err(Error::Invalid(format!(
+        return Err(Error::InvalidArgument(format!(
             "CLUSTER: column '{}' exists and holds {}, not labels; name a new column (or drop \
              that one first)",
             statement.into,
@@ -224,11 +229,12 @@ pub async fn cluster_into(db: &Database, statement: &ClusterInto) -> Result<Clus
     }
     txn.commit()?;
     let clusters = clusters.lock().unwrap_or_else(|p| p.into_inner()).len() as u64;
-    Ok(ClusterReport {
+    let report = ClusterReport {
         rows,
         clusters,
         noise: noise.load(Ordering::Relaxed),
-    })
+    };
+    batch_stream(report.to_batch()?)
 }
 
 fn option_scalar(value: &OptionValue) -> ScalarValue {
