@@ -7,5 +7,6 @@ mod integration {
     mod ingest;
     mod library;
     mod models;
+    mod robustness;
     mod vector_recall;
 }

@@ -39,6 +39,7 @@ mod session;
 mod split;
 mod sql_types;
 mod table;
+mod text_columns;
 mod vector_index_statements;
 pub mod vector_search;
 mod vector_type;
@@ -49,7 +50,16 @@ pub use copy_from::FileFormat;
 pub use error::{Error, Result};
 pub use parser::parse_reeldb_statement;
 pub use session::{CATALOG, SCHEMA, Session, SessionOptions};
-pub use split::{ScriptStatement, ends_statement, split_statements};
+pub use split::{ScriptStatement, StatementTracker, ends_statement, split_statements};
 pub use sql_types::{create_table_sql, sql_type_name};
 pub use table::ReeldbTable;
+pub use text_columns::flatten_for_text;
 pub use vector_type::VectorTypePlanner;
+
+/// The stack size for threads that plan and run statements. DataFusion walks plans and
+/// expressions recursively, so `WHERE a = 1 OR a = 2 OR ...` with a thousand terms overflows
+/// a default 2 MiB thread stack and aborts the process; give the runtime that runs
+/// [`Session::execute`] threads of this size (`tokio::runtime::Builder::thread_stack_size`),
+/// as the `reeldb` binary and `reeldb::Database` do. The memory is reserved, not used, until a
+/// deep statement needs it.
+pub const STATEMENT_STACK_SIZE: usize = 64 * 1024 * 1024;

@@ -35,7 +35,7 @@ use crate::copy_from::copy_from;
 use crate::error::{Error, Result};
 use crate::ingest::{IngestControl, NoProgress, Progress};
 use crate::ingest_statement::run_ingest;
-use crate::keyword_functions::quote_keyword_functions;
+use crate::keyword_functions::rewrite_calls;
 use crate::model_statements::{
     create_model, drop_model, record_inserted_models, set_column_model, show_models,
 };
@@ -210,7 +210,7 @@ impl Session {
         if let Some(statement) = parse_reeldb_statement(statement)? {
             return Ok(Attempt::Done(self.execute_reeldb(statement).await?));
         }
-        let statement = quote_keyword_functions(statement);
+        let statement = rewrite_calls(statement);
         let plan = match self.ctx.state().create_logical_plan(&statement).await {
             Ok(plan) => plan,
             Err(e) => return Err(self.explain_missing_table(e.into())),
