@@ -546,7 +546,11 @@ fn nearest_id(db: &Database, query: &[f32]) -> (i64, f32) {
         .unwrap()
         .flat_map(|batch| {
             let batch = batch.unwrap();
-            let ids = batch.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+            let ids = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap();
             ids.values().to_vec()
         })
         .collect();

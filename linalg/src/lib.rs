@@ -10,12 +10,12 @@
 //!
 //! ```
 //! use reeldb_linalg::cluster::dbscan::{DbscanParams, dbscan};
-//! use reeldb_linalg::{Points, neighbours::ClusterMetric};
+//! use reeldb_linalg::Points;
 //!
 //! // Two tight pairs, far apart.
 //! let data = [0.0, 0.0, 0.1, 0.0, 5.0, 5.0, 5.1, 5.0];
 //! let points = Points::new(&data, 2)?;
-//! let params = DbscanParams { eps: 0.5, min_samples: 2, metric: ClusterMetric::Euclidean, ..Default::default() };
+//! let params = DbscanParams { min_samples: 2, ..DbscanParams::new(0.5) };
 //! let labels = dbscan(&points, &params)?;
 //! assert_eq!(labels, [0, 0, 1, 1]);
 //! # Ok::<(), reeldb_linalg::Error>(())
