@@ -334,4 +334,3 @@ fn vector_previews(column: &ArrayRef) -> Vec<String> {
         })
         .collect()
 }
-

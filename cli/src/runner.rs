@@ -134,18 +134,18 @@ impl Runner {
                         }
                         None => break,
                     },
-                    () = wait_for(&mut interrupted), if runs_to_completion.is_some() => {
-                        // Aborting would only stop the waiting: the work would go on and
-                        // commit behind a "Cancelled.". Say so, and wait for it.
-                        eprintln!(
-                            "{} cannot be stopped part-way: it goes on to the end and commits. \
-                             To abandon it, kill the process: nothing is committed unless it \
-                             finishes.",
-                            runs_to_completion.unwrap_or_default()
-                        );
-                        interrupted = None;
-                    }
-                    () = wait_for(&mut interrupted), if runs_to_completion.is_none() => {
+                    () = wait_for(&mut interrupted) => {
+                        if let Some(what) = runs_to_completion {
+                            // Aborting would only stop the waiting: the work would go on and
+                            // commit behind a "Cancelled.". Say so, and wait for it.
+                            eprintln!(
+                                "{what} cannot be stopped part-way: it goes on to the end and \
+                                 commits. To abandon it, kill the process: nothing is \
+                                 committed unless it finishes."
+                            );
+                            interrupted = None;
+                            continue;
+                        }
                         // A write awaits every batch, so an abort rolls it back at its next
                         // await unless it was already committing: wait for it and report it as
                         // it ended. A read is left behind at once.

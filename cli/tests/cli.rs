@@ -523,7 +523,11 @@ fn csv_and_markdown_write_structs_lists_and_blobs() {
     assert!(reeldb(&["news.reeldb"], SETUP, dir.path()).status.success());
     let sql = "SELECT id, named_struct('x', id * 1.5, 'y', -id) AS xy, [id, id + 1] AS pair, \
                CAST('ab' AS BYTEA) AS blob FROM frames WHERE id < 3 ORDER BY id";
-    let csv = reeldb(&["query", "news.reeldb", sql, "--format", "csv"], "", dir.path());
+    let csv = reeldb(
+        &["query", "news.reeldb", sql, "--format", "csv"],
+        "",
+        dir.path(),
+    );
     assert!(csv.status.success(), "{}", text(&csv.stderr));
     assert_eq!(
         text(&csv.stdout),
@@ -587,13 +591,24 @@ INSERT INTO t SELECT value, [CAST(value % 997 AS FLOAT), CAST(value % 991 AS FLO
     let stderr = text(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
-        stderr.contains("CREATE VECTOR INDEX cannot be stopped part-way") && !stderr.contains("Cancelled."),
+        stderr.contains("CREATE VECTOR INDEX cannot be stopped part-way")
+            && !stderr.contains("Cancelled."),
         "{stderr}"
     );
     let listed = reeldb(
-        &["query", "news.reeldb", "SHOW VECTOR INDEXES", "--format", "csv"],
+        &[
+            "query",
+            "news.reeldb",
+            "SHOW VECTOR INDEXES",
+            "--format",
+            "csv",
+        ],
         "",
         dir.path(),
     );
-    assert!(text(&listed.stdout).contains("big,t,v"), "{}", text(&listed.stdout));
+    assert!(
+        text(&listed.stdout).contains("big,t,v"),
+        "{}",
+        text(&listed.stdout)
+    );
 }

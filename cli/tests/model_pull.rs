@@ -346,7 +346,15 @@ fn a_model_source_made_by_the_script_and_served_by_any_http_server_is_pulled() {
         assert!(made.status.success(), "{}", text(&made.stderr));
     }
     let mut server = Command::new("python3")
-        .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory"])
+        .args([
+            "-u",
+            "-m",
+            "http.server",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
         .arg(&source)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -380,8 +388,15 @@ fn a_model_source_made_by_the_script_and_served_by_any_http_server_is_pulled() {
     );
     let yunet = reeldb(
         &[
-            "model", "pull", "yunet", "--base-url", &url, "--models-dir",
-            models.to_str().unwrap(), "--into", "news.reeldb",
+            "model",
+            "pull",
+            "yunet",
+            "--base-url",
+            &url,
+            "--models-dir",
+            models.to_str().unwrap(),
+            "--into",
+            "news.reeldb",
         ],
         dir.path(),
     );

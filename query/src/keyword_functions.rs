@@ -203,7 +203,9 @@ mod tests {
         // A value that is not a plain constant keeps its text, for the function to refuse by
         // the parameter's name; a quote in it is doubled.
         assert_eq!(
-            rewrite_calls("SELECT project(v, 'tsne', perplexity => (10 * 3), x => 'it''s') OVER ()"),
+            rewrite_calls(
+                "SELECT project(v, 'tsne', perplexity => (10 * 3), x => 'it''s') OVER ()"
+            ),
             "SELECT project(v, 'tsne', 'perplexity=(10 * 3)', 'x=it''s') OVER ()"
         );
         // Nested calls and other functions are left alone.

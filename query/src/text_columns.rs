@@ -170,10 +170,7 @@ mod tests {
             None,
         ]);
         let batch = RecordBatch::try_from_iter(vec![
-            (
-                "id",
-                Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef,
-            ),
+            ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
             ("xy", Arc::new(xy)),
             ("v", Arc::new(list)),
             (
@@ -191,7 +188,11 @@ mod tests {
             .collect();
         assert_eq!(names, ["id", "xy.x", "xy.y", "v", "thumb"]);
         let x = flat.column(1).as_primitive::<Float64Type>();
-        assert_eq!((x.value(0), x.is_null(1)), (1.5, true), "a NULL struct's fields");
+        assert_eq!(
+            (x.value(0), x.is_null(1)),
+            (1.5, true),
+            "a NULL struct's fields"
+        );
         let v = flat.column(3).as_string::<i32>();
         assert_eq!((v.value(0), v.is_null(1)), ("[0.25, 0.5]", true));
         let thumb = flat.column(4).as_string::<i32>();

@@ -261,7 +261,11 @@ fn clip_models_embed_text_and_images_into_one_space_and_classify() {
             } else {
                 ("green", p_green[i])
             };
-            assert_eq!((labels[i].as_str(), scores[i]), (label, p), "{table} row {i}");
+            assert_eq!(
+                (labels[i].as_str(), scores[i]),
+                (label, p),
+                "{table} row {i}"
+            );
         }
     }
 

@@ -7,8 +7,6 @@
 //! `REELDB_FUZZ_ROUNDS=100000 cargo test -p reeldb-tests --test integration robustness` runs
 //! longer campaigns.
 
-use std::path::Path;
-
 use reeldb_engine::Manifest;
 use reeldb_query::ingest::{TranscriptFormat, parse_transcript, read_embeddings};
 use reeldb_query::{StatementTracker, ends_statement, parse_reeldb_statement, split_statements};
@@ -71,9 +69,29 @@ fn mutate(rng: &mut Rng, corpus: &[&[u8]], specials: &[&[u8]]) -> Vec<u8> {
 }
 
 const SQL_SPECIALS: &[&[u8]] = &[
-    b"'", b"\"", b"--", b"/*", b"*/", b";", b"(", b")", b",", b"=", b"=>", b"\n", b"''",
-    b"\xc3\xa9", b"\xf0\x9f\x8e\xac", b"\0", b"INGEST", b"WITH", b"CLUSTER", b"VECTOR",
-    b"99999999999999999999999", b"-1", b"1e309",
+    b"'",
+    b"\"",
+    b"--",
+    b"/*",
+    b"*/",
+    b";",
+    b"(",
+    b")",
+    b",",
+    b"=",
+    b"=>",
+    b"\n",
+    b"''",
+    b"\xc3\xa9",
+    b"\xf0\x9f\x8e\xac",
+    b"\0",
+    b"INGEST",
+    b"WITH",
+    b"CLUSTER",
+    b"VECTOR",
+    b"99999999999999999999999",
+    b"-1",
+    b"1e309",
 ];
 
 #[test]
@@ -101,7 +119,10 @@ fn the_statement_grammar_and_splitter_never_panic() {
         let whole = ends_statement(&text);
         let mut tracker = StatementTracker::default();
         let split = rng.below(text.len() + 1);
-        let split = (0..=split).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let split = (0..=split)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
         tracker.push(&text[..split]);
         tracker.push(&text[split..]);
         assert_eq!(tracker.ends_statement(), whole, "{text:?} split at {split}");
@@ -129,8 +150,21 @@ fn the_manifest_reader_refuses_damage_without_panicking() {
     let body_start = valid.iter().position(|&b| b == b'\n').unwrap() + 1;
     let body = &valid[body_start..];
     let specials: &[&[u8]] = &[
-        b" ", b"\n", b"{", b"}", b"[", b"]", b"\"", b":", b",", b"null", b"-1",
-        b"99999999999999999999", b"FixedSizeList(2147483647 x Float32)", b"\xff", b"..",
+        b" ",
+        b"\n",
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b"\"",
+        b":",
+        b",",
+        b"null",
+        b"-1",
+        b"99999999999999999999",
+        b"FixedSizeList(2147483647 x Float32)",
+        b"\xff",
+        b"..",
     ];
     let mut rng = Rng(17);
     for round in 0..rounds() {
@@ -167,8 +201,20 @@ fn the_transcript_parsers_never_panic() {
         b"{\"segments\": [{\"start\": 0, \"end\": 1.5, \"text\": \"c\"}]}",
     ];
     let specials: &[&[u8]] = &[
-        b"-->", b"\n\n", b":", b",", b".", b"99:99:99,999", b"-1", b"1e308", b"NaN", b"\xef\xbb\xbf",
-        b"{", b"[", b"\"", b"null",
+        b"-->",
+        b"\n\n",
+        b":",
+        b",",
+        b".",
+        b"99:99:99,999",
+        b"-1",
+        b"1e308",
+        b"NaN",
+        b"\xef\xbb\xbf",
+        b"{",
+        b"[",
+        b"\"",
+        b"null",
     ];
     let mut rng = Rng(21);
     for _ in 0..rounds() {
@@ -193,7 +239,9 @@ fn the_embeddings_readers_never_panic() {
     let dir = tempfile::tempdir().unwrap();
     let ids = dir.path().join("ids.txt");
     std::fs::write(&ids, "a.jpg\nb.jpg\n").unwrap();
-    let mut npy = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }".to_vec();
+    let mut npy =
+        b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }"
+            .to_vec();
     npy.resize(10 + 118, b' ');
     npy.push(b'\n');
     for v in [1.0f32, 0.0, 0.0, 1.0] {
@@ -202,8 +250,21 @@ fn the_embeddings_readers_never_panic() {
     let jsonl: &[u8] = b"{\"image\": \"a.jpg\", \"embedding\": [0.1, 0.2]}\n{\"image\": \"b.jpg\", \"embedding\": [0.3, 0.4]}\n";
     let json: &[u8] = b"[{\"file\": \"a.jpg\", \"values\": [1, 2]}]";
     let specials: &[&[u8]] = &[
-        b"{", b"}", b"[", b"]", b"\"", b",", b"\n", b"1e309", b"-", b"null", b"(", b")", b"<f8",
-        b"'shape': (", b"\x00\x00\x80\x7f",
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b"\"",
+        b",",
+        b"\n",
+        b"1e309",
+        b"-",
+        b"null",
+        b"(",
+        b")",
+        b"<f8",
+        b"'shape': (",
+        b"\x00\x00\x80\x7f",
     ];
     let mut rng = Rng(33);
     // File reads cost more than parsing text: a tenth of the rounds.

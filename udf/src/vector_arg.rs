@@ -233,8 +233,7 @@ pub fn constant_vector(
             };
             // A stored vector is always finite (the engine checks every write); a query
             // vector with NaN or infinity would give every row a NaN score or none.
-            if let Some((index, value)) = vector.iter().enumerate().find(|(_, v)| !v.is_finite())
-            {
+            if let Some((index, value)) = vector.iter().enumerate().find(|(_, v)| !v.is_finite()) {
                 return exec_err!(
                     "{function}(): argument {position}: element {index} of the vector is \
                      {value}; a vector must hold finite numbers"

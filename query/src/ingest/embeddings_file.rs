@@ -130,7 +130,10 @@ pub fn read_embeddings(path: &Path, ids: Option<&Path>) -> Result<ImportedVector
 /// links are not followed.
 pub fn read_json_directory(dir: &Path) -> Result<ImportedVectors> {
     let unreadable = |e: std::io::Error| {
-        Error::Invalid(format!("cannot read the directory '{}': {e}", dir.display()))
+        Error::Invalid(format!(
+            "cannot read the directory '{}': {e}",
+            dir.display()
+        ))
     };
     let mut files = Vec::new();
     for entry in fs::read_dir(dir).map_err(unreadable)? {

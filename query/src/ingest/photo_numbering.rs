@@ -145,6 +145,9 @@ mod tests {
             ("rocket.jpg", None),
         ]);
         number_photo_collections(&mut again, &existing);
-        assert_eq!(frames(&again), [Some(5), Some(1), Some(2), Some(3), Some(4)]);
+        assert_eq!(
+            frames(&again),
+            [Some(5), Some(1), Some(2), Some(3), Some(4)]
+        );
     }
 }

@@ -52,6 +52,12 @@ pub fn decode_complete(bytes: &[u8]) -> std::result::Result<RgbImage, String> {
     let format = image::guess_format(bytes).map_err(|_| {
         "not a JPEG or PNG image (its first bytes are neither's signature)".to_string()
     })?;
+    if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png) {
+        return Err(format!(
+            "a {} image; reeldb reads JPEG and PNG, so convert it first",
+            format.extensions_str().first().unwrap_or(&"other").to_uppercase()
+        ));
+    }
     check_complete(format, bytes)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let (width, height) = reader.into_dimensions().map_err(|e| {
@@ -108,8 +114,7 @@ fn check_complete(format: ImageFormat, bytes: &[u8]) -> std::result::Result<(), 
             }
             Ok(())
         }
-        // Other formats are refused by the decoder below (the crate is built with JPEG and
-        // PNG only).
+        // Refused before this is asked.
         _ => Ok(()),
     }
 }
@@ -162,7 +167,11 @@ mod tests {
         for &byte in bytes {
             crc ^= u32::from(byte);
             for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -193,7 +202,11 @@ mod tests {
         let huge = patch_png_height(&huge, 11_000);
         let err = decode_complete(&huge).unwrap_err();
         assert!(err.contains("11000×11000 pixels"), "{err}");
-        assert!(decode_complete(b"GIF89a....").unwrap_err().contains("signature"));
+        assert!(
+            decode_complete(b"GIF89a....")
+                .unwrap_err()
+                .contains("a GIF image; reeldb reads JPEG and PNG")
+        );
         let err = decode_image(ImageSource::Bytes(&jpeg[..3000]))
             .unwrap_err()
             .to_string();

@@ -115,7 +115,9 @@ impl ScalarUDFImpl for TopLabelFunc {
             .iter()
             .map(|column| {
                 let column = cast(column, &DataType::Float64)?;
-                Ok(column.as_primitive::<arrow::datatypes::Float64Type>().clone())
+                Ok(column
+                    .as_primitive::<arrow::datatypes::Float64Type>()
+                    .clone())
             })
             .collect::<Result<Vec<Float64Array>>>()?;
         let names: Vec<&str> = scores.fields().iter().map(|f| f.name().as_str()).collect();
