@@ -75,6 +75,7 @@ impl Database {
             Some(runtime) => runtime,
             None => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .thread_stack_size(reeldb_query::STATEMENT_STACK_SIZE)
                     .enable_all()
                     .build()
                     .map_err(|cause| Error::System {

@@ -8,5 +8,6 @@ mod integration {
     mod ingest;
     mod library;
     mod models;
+    mod robustness;
     mod vector_recall;
 }

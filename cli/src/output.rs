@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use parquet::arrow::ArrowWriter;
+use reeldb_query::flatten_for_text;
 
 use crate::args::Format;
 
@@ -130,7 +131,10 @@ impl<'a> ResultWriter<'a> {
     pub fn begin(&mut self, result_schema: &SchemaRef) -> Result<()> {
         match &mut self.state {
             State::Table { schema, .. } => *schema = Some(Arc::clone(result_schema)),
-            State::Markdown { out } => write_markdown_header(*out, result_schema)?,
+            State::Markdown { out } => {
+                let flat = flatten_for_text(&RecordBatch::new_empty(Arc::clone(result_schema)))?;
+                write_markdown_header(*out, flat.schema_ref())?
+            }
             State::Parquet { path, writer } => {
                 let file = std::fs::File::create(&*path)
                     .with_context(|| format!("cannot create '{}'", path.display()))?;
@@ -157,8 +161,8 @@ impl<'a> ResultWriter<'a> {
                     batches.push(batch.slice(0, take));
                 }
             }
-            State::Markdown { out } => write_markdown_rows(*out, batch)?,
-            State::Csv(writer) => writer.write(&lists_as_text(batch)?)?,
+            State::Markdown { out } => write_markdown_rows(*out, &flatten_for_text(batch)?)?,
+            State::Csv(writer) => writer.write(&flatten_for_text(batch)?)?,
             State::Json(writer) => writer.write(batch)?,
             State::Jsonl(writer) => writer.write(batch)?,
             State::Parquet { writer, .. } => {
@@ -329,39 +333,4 @@ fn vector_previews(column: &ArrayRef) -> Vec<String> {
             }
         })
         .collect()
-}
-
-/// CSV has no lists: write them as `[1.0, 2.0]` text, which `COPY ... FROM` reads back.
-fn lists_as_text(batch: &RecordBatch) -> Result<RecordBatch> {
-    let needs = batch.columns().iter().any(|c| is_list(c.data_type()));
-    if !needs {
-        return Ok(batch.clone());
-    }
-    let options = FormatOptions::default();
-    let mut fields = Vec::new();
-    let mut columns: Vec<ArrayRef> = Vec::new();
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        if is_list(column.data_type()) {
-            let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
-            let text: StringArray = (0..column.len())
-                .map(|i| column.is_valid(i).then(|| formatter.value(i).to_string()))
-                .collect();
-            fields.push(Field::new(field.name(), DataType::Utf8, true));
-            columns.push(Arc::new(text));
-        } else {
-            fields.push(field.as_ref().clone());
-            columns.push(Arc::clone(column));
-        }
-    }
-    Ok(RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns,
-    )?)
-}
-
-fn is_list(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _)
-    )
 }

@@ -50,6 +50,7 @@ impl Runner {
     /// A runner over `session`.
     pub fn new(session: Session, mode: Format) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
+            .thread_stack_size(reeldb_query::STATEMENT_STACK_SIZE)
             .enable_all()
             .build()?;
         Ok(Runner {
@@ -113,6 +114,10 @@ impl Runner {
             Ok::<_, reeldb_query::Error>(())
         });
         let reads_only = is_read_only(sql);
+        let runs_to_completion = reeldb_query::parse_reeldb_statement(sql)
+            .ok()
+            .flatten()
+            .and_then(|statement| statement.runs_to_completion());
         self.runtime.block_on(async {
             let mut output: Result<()> = Ok(());
             loop {
@@ -130,6 +135,17 @@ impl Runner {
                         None => break,
                     },
                     () = wait_for(&mut interrupted) => {
+                        if let Some(what) = runs_to_completion {
+                            // Aborting would only stop the waiting: the work would go on and
+                            // commit behind a "Cancelled.". Say so, and wait for it.
+                            eprintln!(
+                                "{what} cannot be stopped part-way: it goes on to the end and \
+                                 commits. To abandon it, kill the process: nothing is \
+                                 committed unless it finishes."
+                            );
+                            interrupted = None;
+                            continue;
+                        }
                         // A write awaits every batch, so an abort rolls it back at its next
                         // await unless it was already committing: wait for it and report it as
                         // it ended. A read is left behind at once.

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use reeldb_query::{create_table_sql, ends_statement, split_statements};
+use reeldb_query::{StatementTracker, create_table_sql, split_statements};
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
@@ -47,6 +47,7 @@ pub fn interactive(runner: &mut Runner) -> Result<()> {
         runner.session().database().path().display()
     )?;
     let mut buffer = String::new();
+    let mut tracker = StatementTracker::default();
     loop {
         let prompt = if buffer.is_empty() {
             "reeldb> "
@@ -63,11 +64,14 @@ pub fn interactive(runner: &mut Runner) -> Result<()> {
                         Err(e) => eprintln!("Error: {e:#}"),
                     }
                     buffer.clear();
+                    tracker.clear();
                     continue;
                 }
                 buffer.push_str(&line);
                 buffer.push('\n');
-                if !ends_statement(&buffer) {
+                tracker.push(&line);
+                tracker.push("\n");
+                if !tracker.ends_statement() {
                     continue;
                 }
                 let _ = editor.add_history_entry(buffer.trim());
@@ -85,8 +89,12 @@ pub fn interactive(runner: &mut Runner) -> Result<()> {
                     }
                 }
                 buffer.clear();
+                tracker.clear();
             }
-            Err(ReadlineError::Interrupted) => buffer.clear(),
+            Err(ReadlineError::Interrupted) => {
+                buffer.clear();
+                tracker.clear();
+            }
             Err(ReadlineError::Eof) => break,
             Err(e) => return Err(e.into()),
         }
@@ -101,6 +109,7 @@ pub fn interactive(runner: &mut Runner) -> Result<()> {
 /// returns false; the error, with the statement's line, goes to standard error.
 pub fn script(runner: &mut Runner, text: &str, out: &mut dyn Write) -> Result<bool> {
     let mut buffer = String::new();
+    let mut tracker = StatementTracker::default();
     let mut buffer_line = 1;
     for (index, line) in text.lines().enumerate() {
         if buffer.trim().is_empty() && line.trim_start().starts_with('.') {
@@ -113,19 +122,24 @@ pub fn script(runner: &mut Runner, text: &str, out: &mut dyn Write) -> Result<bo
                 }
             }
             buffer.clear();
+            tracker.clear();
             continue;
         }
         if buffer.trim().is_empty() {
             buffer.clear();
+            tracker.clear();
             buffer_line = index + 1;
         }
         buffer.push_str(line);
         buffer.push('\n');
-        if ends_statement(&buffer) {
+        tracker.push(line);
+        tracker.push("\n");
+        if tracker.ends_statement() {
             if !run_buffer(runner, &buffer, buffer_line, out)? {
                 return Ok(false);
             }
             buffer.clear();
+            tracker.clear();
         }
     }
     run_buffer(runner, &buffer, buffer_line, out)

@@ -488,3 +488,127 @@ fn output_files_appear_only_when_complete_and_never_inside_the_database() {
         .collect();
     assert!(names.is_empty(), "{names:?}");
 }
+
+/// Issue 21, item 13: a WHERE of a thousand OR terms, or a thousand-term sum, overflowed a
+/// worker thread's stack and aborted the process.
+#[test]
+fn deep_expressions_are_answered_not_aborted() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(reeldb(&["news.reeldb"], SETUP, dir.path()).status.success());
+    let ors = (0..1000)
+        .map(|i| format!("id = {i}"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let sum = vec!["1"; 1000].join(" + ");
+    for (sql, expected) in [
+        (format!("SELECT count(*) FROM frames WHERE {ors}"), "3"),
+        (format!("SELECT {sum} AS s"), "1000"),
+    ] {
+        let out = reeldb(
+            &["query", "news.reeldb", &sql, "--format", "csv"],
+            "",
+            dir.path(),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).lines().nth(1), Some(expected));
+    }
+}
+
+/// Issue 21, item 1: `--format csv` of a struct (a map's coordinates) failed with "Nested type
+/// Struct(...) is not supported in CSV". Structs become `name.field` columns; lists, vectors
+/// and maps become text; the same in Markdown.
+#[test]
+fn csv_and_markdown_write_structs_lists_and_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(reeldb(&["news.reeldb"], SETUP, dir.path()).status.success());
+    let sql = "SELECT id, named_struct('x', id * 1.5, 'y', -id) AS xy, [id, id + 1] AS pair, \
+               CAST('ab' AS BYTEA) AS blob FROM frames WHERE id < 3 ORDER BY id";
+    let csv = reeldb(
+        &["query", "news.reeldb", sql, "--format", "csv"],
+        "",
+        dir.path(),
+    );
+    assert!(csv.status.success(), "{}", text(&csv.stderr));
+    assert_eq!(
+        text(&csv.stdout),
+        "id,xy.x,xy.y,pair,blob\n1,1.5,-1,\"[1, 2]\",\\x6162\n2,3.0,-2,\"[2, 3]\",\\x6162\n"
+    );
+    let markdown = reeldb(
+        &["query", "news.reeldb", sql, "--format", "markdown"],
+        "",
+        dir.path(),
+    );
+    assert!(markdown.status.success(), "{}", text(&markdown.stderr));
+    let markdown = text(&markdown.stdout);
+    assert!(
+        markdown.starts_with("| id | xy.x | xy.y | pair | blob |")
+            && markdown.contains("| 1 | 1.5 | -1 | [1, 2] | \\x6162 |"),
+        "{markdown}"
+    );
+}
+
+/// Issue 21, item 15: Ctrl-C during CREATE VECTOR INDEX printed "Cancelled." while the build
+/// went on, kept the writer lock and committed. The shell now says the statement will finish,
+/// waits for it, and reports it done.
+#[test]
+fn ctrl_c_during_an_index_build_says_it_will_finish() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let setup = "CREATE TABLE t (id BIGINT, v VECTOR(2));
+INSERT INTO t SELECT value, [CAST(value % 997 AS FLOAT), CAST(value % 991 AS FLOAT)] FROM generate_series(1, 100000);
+";
+    assert!(reeldb(&["news.reeldb"], setup, dir.path()).status.success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reeldb"))
+        .args(["news.reeldb", "--shell", "--mode", "csv"])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b".echo on\nCREATE VECTOR INDEX big ON t (v) WITH (metric = 'l2');\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    loop {
+        line.clear();
+        stdout.read_line(&mut line).unwrap();
+        if line.starts_with("CREATE VECTOR INDEX") {
+            break;
+        }
+    }
+    // SAFETY: sending a signal to our own child process.
+    #[allow(unsafe_code)]
+    let sent = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(sent, 0);
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("CREATE VECTOR INDEX cannot be stopped part-way")
+            && !stderr.contains("Cancelled."),
+        "{stderr}"
+    );
+    let listed = reeldb(
+        &[
+            "query",
+            "news.reeldb",
+            "SHOW VECTOR INDEXES",
+            "--format",
+            "csv",
+        ],
+        "",
+        dir.path(),
+    );
+    assert!(
+        text(&listed.stdout).contains("big,t,v"),
+        "{}",
+        text(&listed.stdout)
+    );
+}

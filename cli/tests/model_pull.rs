@@ -317,3 +317,100 @@ fn failed_pulls_say_why_and_leave_nothing_behind() {
         text(&out.stderr)
     );
 }
+
+/// Issue 21, item 7: the README's way of serving models, run as written: the fixture face
+/// models made a model source by `scripts/model_source.py`, served by Python's own HTTP
+/// server (a real child process on loopback), pulled and added.
+#[test]
+fn a_model_source_made_by_the_script_and_served_by_any_http_server_is_pulled() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let face = repo.join("../shared/fixtures/models/face");
+    let source = dir.path().join("models");
+    for (name, file, options) in [
+        ("yunet", "yunet_s_dynamic.onnx", vec![]),
+        (
+            "mobilefacenet",
+            "mobilefacenet_foamliu.onnx",
+            vec!["--option", "layout=face-encoder"],
+        ),
+    ] {
+        let made = Command::new("python3")
+            .arg(repo.join("scripts/model_source.py"))
+            .arg(&source)
+            .arg(name)
+            .arg(face.join(file))
+            .args(options)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", text(&made.stderr));
+    }
+    let mut server = Command::new("python3")
+        .args([
+            "-u",
+            "-m",
+            "http.server",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(&source)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ...": listening.
+    let mut announced = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut announced)
+        .unwrap();
+    let url = announced
+        .split(['(', ')'])
+        .nth(1)
+        .unwrap_or_else(|| panic!("{announced}"))
+        .trim_end_matches('/')
+        .to_string();
+    let models = dir.path().join("pulled");
+    let pulled = reeldb(
+        &[
+            "model",
+            "pull",
+            "mobilefacenet",
+            "--base-url",
+            &url,
+            "--models-dir",
+            models.to_str().unwrap(),
+            "--into",
+            "news.reeldb",
+        ],
+        dir.path(),
+    );
+    let yunet = reeldb(
+        &[
+            "model",
+            "pull",
+            "yunet",
+            "--base-url",
+            &url,
+            "--models-dir",
+            models.to_str().unwrap(),
+            "--into",
+            "news.reeldb",
+        ],
+        dir.path(),
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(pulled.status.success(), "{}", text(&pulled.stderr));
+    assert!(yunet.status.success(), "{}", text(&yunet.stderr));
+    let shown = reeldb(
+        &["query", "news.reeldb", "SHOW MODELS", "--format", "csv"],
+        dir.path(),
+    );
+    let shown = text(&shown.stdout);
+    assert!(
+        shown.contains("mobilefacenet,face-encoder") && shown.contains("yunet,face-detector"),
+        "{shown}"
+    );
+}

@@ -39,7 +39,9 @@ use crate::model_store::{
 };
 use crate::names::validate_table_name;
 use crate::snapshot::{Snapshot, table_not_found};
-use crate::vector::{MODEL_METADATA_KEY, vector_column, vector_dimension, vector_type};
+use crate::vector::{
+    MAX_VECTOR_DIMENSION, MODEL_METADATA_KEY, vector_column, vector_dimension, vector_type,
+};
 use crate::vector_file::derived_vector_files;
 
 /// A write transaction; see the module documentation.
@@ -525,6 +527,11 @@ fn canonical_type(field: &Field) -> std::result::Result<DataType, String> {
         DataType::FixedSizeList(item, dim) => {
             if *dim <= 0 {
                 return Err(format!("a vector needs a positive dimension, got {dim}"));
+            }
+            if *dim as usize > MAX_VECTOR_DIMENSION {
+                return Err(format!(
+                    "a vector may have at most {MAX_VECTOR_DIMENSION} dimensions, not {dim}"
+                ));
             }
             match item.data_type() {
                 DataType::Float32 => Ok(vector_type(*dim)),

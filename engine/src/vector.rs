@@ -16,6 +16,11 @@ use crate::manifest::TableEntry;
 /// column when the column records one, and on the result of `embed()` and `embed_image()`.
 pub const MODEL_METADATA_KEY: &str = "reeldb.model";
 
+/// The largest dimension a vector column may have. Embeddings have hundreds or a few
+/// thousand dimensions; the bound keeps a typo such as `VECTOR(2000000000)` from becoming an
+/// allocation of gigabytes per row on the first insert.
+pub const MAX_VECTOR_DIMENSION: usize = 65_536;
+
 /// The Arrow type of a vector column of dimension `dim`.
 pub fn vector_type(dim: i32) -> DataType {
     DataType::FixedSizeList(Arc::new(vector_item_field()), dim)

@@ -449,7 +449,12 @@ fn indexed_top_k(
     // search has to step over them like over rows a filter rejects.
     let graph_rows = (entry.rows as usize).max(covered_rows);
     let selectivity = matching_covered as f64 / graph_rows.max(1) as f64;
-    let base_ef = ef_search.unwrap_or(entry.ef_search as usize).max(k);
+    // A candidate list longer than the graph gains nothing, and a session setting or LIMIT
+    // far above it (`SET reeldb.ef_search = 10000000000`) must not become an allocation.
+    let base_ef = ef_search
+        .unwrap_or(entry.ef_search as usize)
+        .max(k)
+        .min(graph_rows.max(1));
     let uncovered_rows: usize = uncovered.iter().map(|&p| files[p].rows()).sum();
     if matching_covered <= k || selectivity < EXACT_BELOW_SELECTIVITY {
         let all: Vec<usize> = (0..files.len()).collect();
@@ -461,7 +466,9 @@ fn indexed_top_k(
     // Filtered and removed rows hide some of the nodes a search visits; widen the candidate
     // list to match.
     let ef = if selectivity < 1.0 {
-        ((base_ef as f64 / selectivity).ceil() as usize).min(base_ef * 32)
+        ((base_ef as f64 / selectivity).ceil() as usize)
+            .min(base_ef * 32)
+            .min(graph_rows.max(1))
     } else {
         base_ef
     };

@@ -55,6 +55,22 @@ pub enum ReeldbStatement {
     },
 }
 
+impl ReeldbStatement {
+    /// The statement's name if, once started, it runs to its end and commits even when the
+    /// caller stops waiting: its work is one blocking call (an index build, a compaction, a
+    /// model's check and copy, a vacuum) that nothing interrupts part-way. A shell tells the
+    /// user so on Ctrl-C instead of claiming to have cancelled it.
+    pub fn runs_to_completion(&self) -> Option<&'static str> {
+        match self {
+            ReeldbStatement::CreateVectorIndex(_) => Some("CREATE VECTOR INDEX"),
+            ReeldbStatement::Compact { .. } => Some("COMPACT"),
+            ReeldbStatement::CreateModel(_) => Some("CREATE MODEL"),
+            ReeldbStatement::Vacuum { .. } => Some("VACUUM"),
+            _ => None,
+        }
+    }
+}
+
 /// What an `INGEST` statement reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IngestKind {

@@ -48,6 +48,7 @@ mod sql_types;
 mod statements;
 mod table;
 mod table_function_args;
+mod text_columns;
 pub mod vector_search;
 mod vector_type;
 
@@ -56,8 +57,17 @@ pub use catalog::{CATALOG, SCHEMA, SnapshotSchema};
 pub use error::{Error, Result};
 pub use parser::parse_reeldb_statement;
 pub use session::{Session, SessionOptions};
-pub use split::{ScriptStatement, ends_statement, split_statements};
+pub use split::{ScriptStatement, StatementTracker, ends_statement, split_statements};
 pub use sql_types::{create_table_sql, sql_type_name};
 pub use statements::copy_from::FileFormat;
 pub use table::ReeldbTable;
+pub use text_columns::flatten_for_text;
 pub use vector_type::VectorTypePlanner;
+
+/// The stack size for threads that plan and run statements. DataFusion walks plans and
+/// expressions recursively, so `WHERE a = 1 OR a = 2 OR ...` with a thousand terms overflows
+/// a default 2 MiB thread stack and aborts the process; give the runtime that runs
+/// [`Session::execute`] threads of this size (`tokio::runtime::Builder::thread_stack_size`),
+/// as the `reeldb` binary and `reeldb::Database` do. The memory is reserved, not used, until a
+/// deep statement needs it.
+pub const STATEMENT_STACK_SIZE: usize = 64 * 1024 * 1024;

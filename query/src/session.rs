@@ -23,7 +23,7 @@ use reeldb_udf::ModelRegistry;
 use crate::catalog::{CATALOG, SCHEMA, SnapshotSchema, explain_missing_table};
 use crate::error::{Error, Result};
 use crate::ingest::{NoProgress, Progress};
-use crate::keyword_functions::quote_keyword_functions;
+use crate::keyword_functions::rewrite_calls;
 use crate::parser::parse_reeldb_statement;
 use crate::split::split_statements;
 use crate::statements::{
@@ -169,7 +169,7 @@ impl Session {
             let cx = self.statement_context(snapshot);
             return Ok(Attempt::Done(execute_reeldb(&cx, statement).await?));
         }
-        let statement = quote_keyword_functions(statement);
+        let statement = rewrite_calls(statement);
         let plan = match self.ctx.state().create_logical_plan(&statement).await {
             Ok(plan) => plan,
             Err(e) => return Err(explain_missing_table(e.into(), snapshot)),

@@ -47,22 +47,59 @@ impl LineCounter {
 /// Whether `sql` ends with a complete statement: a semicolon outside strings and comments,
 /// followed by nothing but white space and comments.
 pub fn ends_statement(sql: &str) -> bool {
-    let mut scanner = Scanner::default();
-    let mut complete = false;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        let (before, skipped) = (scanner.state, scanner.skip);
-        if scanner.step(c, chars.peek().copied()) {
-            complete = true;
-        } else if !skipped
-            && before == State::Code
-            && scanner.state == State::Code
-            && !c.is_whitespace()
-        {
-            complete = false;
+    let mut tracker = StatementTracker::default();
+    tracker.push(sql);
+    tracker.ends_statement()
+}
+
+/// [`ends_statement`] for text that arrives in pieces (the shell's and a script's lines), in
+/// time linear in the whole text: asking [`ends_statement`] again of the growing buffer after
+/// every line made a statement of n lines cost n² (a 40,000-line INSERT took 19 s).
+#[derive(Debug, Clone, Default)]
+pub struct StatementTracker {
+    scanner: Scanner,
+    complete: bool,
+    /// The last character pushed, not scanned yet: what it means can depend on the next one
+    /// (`-` before `-`, `'` before `'`).
+    held: Option<char>,
+}
+
+impl StatementTracker {
+    /// Adds `text` after what was pushed before.
+    pub fn push(&mut self, text: &str) {
+        for c in text.chars() {
+            if let Some(held) = self.held.replace(c) {
+                self.scan(held, Some(c));
+            }
         }
     }
-    complete && scanner.state != State::BlockComment
+
+    /// Whether the text pushed so far ends with a complete statement.
+    pub fn ends_statement(&self) -> bool {
+        let mut done = self.clone();
+        if let Some(held) = done.held.take() {
+            done.scan(held, None);
+        }
+        done.complete && done.scanner.state != State::BlockComment
+    }
+
+    /// Forgets everything pushed, to start the next statement.
+    pub fn clear(&mut self) {
+        *self = StatementTracker::default();
+    }
+
+    fn scan(&mut self, c: char, next: Option<char>) {
+        let (before, skipped) = (self.scanner.state, self.scanner.skip);
+        if self.scanner.step(c, next) {
+            self.complete = true;
+        } else if !skipped
+            && before == State::Code
+            && self.scanner.state == State::Code
+            && !c.is_whitespace()
+        {
+            self.complete = false;
+        }
+    }
 }
 
 fn push(
@@ -111,7 +148,7 @@ enum State {
     BlockComment,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Scanner {
     state: State,
     /// Skip the next character (the second of `--`, `/*` or `''`).
@@ -208,5 +245,24 @@ mod tests {
         assert!(!ends_statement("SELECT 1; SELECT 2"));
         assert!(!ends_statement("SELECT 1; /* open"));
         assert!(ends_statement("SELECT 1; /* closed */"));
+    }
+
+    #[test]
+    fn pieces_give_the_answer_the_whole_text_gives() {
+        let script = "SELECT 'a;''b'; -- x;\nSELECT 1 /* ; */;\nSELECT -1;\n/* open ;";
+        for split in 0..=script.len() {
+            if !script.is_char_boundary(split) {
+                continue;
+            }
+            let mut tracker = StatementTracker::default();
+            tracker.push(&script[..split]);
+            assert_eq!(
+                tracker.ends_statement(),
+                ends_statement(&script[..split]),
+                "{split}"
+            );
+            tracker.push(&script[split..]);
+            assert_eq!(tracker.ends_statement(), ends_statement(script), "{split}");
+        }
     }
 }

@@ -6,7 +6,7 @@ use arrow::datatypes::{Field, FieldRef};
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::planner::TypePlanner;
 use datafusion::sql::sqlparser::ast;
-use reeldb_engine::vector::vector_type;
+use reeldb_engine::vector::{MAX_VECTOR_DIMENSION, vector_type};
 
 /// Plans `VECTOR(n)` in column definitions and casts.
 #[derive(Debug, Default)]
@@ -21,10 +21,18 @@ impl TypePlanner for VectorTypePlanner {
             return Ok(None);
         }
         let dimension = match modifiers.as_slice() {
-            [n] => n.parse::<i32>().ok().filter(|n| *n > 0),
+            [n] => n.parse::<i64>().ok().filter(|n| *n > 0),
             _ => None,
         };
-        match dimension {
+        if let Some(dim) = dimension
+            && dim > MAX_VECTOR_DIMENSION as i64
+        {
+            return plan_err!(
+                "VECTOR({dim}) has too many dimensions: a vector may have at most \
+                 {MAX_VECTOR_DIMENSION}"
+            );
+        }
+        match dimension.and_then(|dim| i32::try_from(dim).ok()) {
             Some(dim) => Ok(Some(Arc::new(Field::new("item", vector_type(dim), true)))),
             None => plan_err!(
                 "VECTOR needs one positive dimension, as in VECTOR(512); got VECTOR({})",

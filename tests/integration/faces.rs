@@ -264,6 +264,17 @@ fn face_functions_explain_wrong_models_and_bad_images() {
     assert!(err.contains("does not exist"), "{err}");
     let err = error(&db, &format!("SELECT embed_image('{photo}', 'yunet')"));
     assert!(err.contains("detect_faces(image, 'yunet')"), "{err}");
+    // Issue 21, item 2: a file cut short is refused by name, not read as a half-grey picture.
+    let cut = dir.path().join("cut.jpg");
+    std::fs::write(&cut, &std::fs::read(&photo).unwrap()[..3000]).unwrap();
+    for call in ["detect_faces('{}', 'yunet')", "embed_image('{}')"] {
+        let call = call.replace("{}", &cut.display().to_string());
+        let err = error(&db, &format!("SELECT {call}"));
+        assert!(
+            err.contains("cut.jpg") && err.contains("ends before its image data"),
+            "{call}: {err}"
+        );
+    }
     let err = error(
         &db,
         &format!("SELECT detect_faces('{photo}', 'yunet', 'builtin')"),

@@ -35,9 +35,13 @@ fn frames_dir(root: &Path) -> PathBuf {
         .unwrap();
     }
     let jpeg = fs::read(fixture_image("obama-3.jpg")).unwrap();
+    fs::write(dir.join(format!("{VIDEO}-000006.jpg")), &jpeg).unwrap();
+    // Cut short, as by an interrupted copy: they decode to half-grey pictures unless refused.
+    fs::write(dir.join(format!("{VIDEO}-000010.jpg")), &jpeg[..3000]).unwrap();
+    let png = fs::read(fixture_image("coffee.png")).unwrap();
     fs::write(
-        dir.join(format!("{VIDEO}-000006.jpg")),
-        &jpeg[..jpeg.len() / 3],
+        dir.join(format!("{VIDEO}-000011.png")),
+        &png[..png.len() * 2 / 3],
     )
     .unwrap();
     fs::write(dir.join(format!("{VIDEO}-000007.jpg")), b"").unwrap();
@@ -82,18 +86,23 @@ fn frames_from_a_directory_skip_broken_files_and_a_rerun_adds_nothing() {
         panic!("{report:?}")
     };
     assert_eq!((table.as_str(), already.as_str()), ("frames", "0"));
-    // The truncated JPEG decodes (its missing part grey); the three that are not images at all
-    // are reported by name and reason.
-    assert_eq!((added.as_str(), skipped.as_str()), ("6", "3"), "{details}");
+    // The files that are not whole images are reported by name and reason (issue 21, item 2:
+    // a truncated JPEG used to be stored as a half-grey frame).
+    assert_eq!((added.as_str(), skipped.as_str()), ("6", "5"), "{details}");
     assert!(
         details.contains("-000007.jpg: the file is empty"),
         "{details}"
     );
     assert!(
-        details.contains("-000008.jpg: not a readable JPEG or PNG"),
+        details.contains("-000008.jpg: not a JPEG or PNG image"),
         "{details}"
     );
-    assert!(details.contains("-000009.png: not a readable"), "{details}");
+    for cut in ["-000009.png", "-000010.jpg", "-000011.png"] {
+        assert!(
+            details.contains(&format!("{cut}: the file ends before its image data")),
+            "{cut}: {details}"
+        );
+    }
     assert!(details.contains("1 file(s) that are not .jpg"), "{details}");
 
     // What the name says: station, show, start; frame n at n × 4 s.
@@ -129,11 +138,79 @@ fn frames_from_a_directory_skip_broken_files_and_a_rerun_adds_nothing() {
 
     // A re-run adds nothing and reports the same broken files.
     let again = rows(&sql(&db, &statement));
-    assert_eq!(&again[0][1..4], ["0", "6", "3"]);
+    assert_eq!(&again[0][1..4], ["0", "6", "5"]);
     assert_eq!(
         one(&db, "SELECT count(*), count(DISTINCT file) FROM frames"),
         "6|6"
     );
+}
+
+/// Issue 21, item 3: a folder of photos gave `biden-1.jpg` and `obama-1.jpg` one key, and
+/// `rocket.jpg` no frame or time, while the note said no interval was given.
+#[test]
+fn a_folder_of_photos_gets_one_key_per_photo() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("photos");
+    fs::create_dir(&dir).unwrap();
+    for photo in ["biden-1.jpg", "obama-1.jpg", "obama-2.jpg", "rocket.jpg"] {
+        fs::copy(fixture_image(photo), dir.join(photo)).unwrap();
+    }
+    let db = open(root.path());
+    let report = rows(&sql(&db, &ingest("FRAMES", &dir, "interval = '4s'")));
+    let details = &report[0][4];
+    assert_eq!(report[0][1], "4", "{details}");
+    assert!(
+        details.contains("numbered in name order") && !details.contains("no interval"),
+        "{details}"
+    );
+    let frames = rows(&sql(
+        &db,
+        "SELECT file, video, frame, ts FROM frames ORDER BY frame",
+    ));
+    let expected = [
+        ["biden-1.jpg", "photos", "1", "4"],
+        ["obama-1.jpg", "photos", "2", "8"],
+        ["obama-2.jpg", "photos", "3", "12"],
+        ["rocket.jpg", "photos", "4", "16"],
+    ];
+    assert_eq!(frames, expected.map(|row| row.map(String::from).to_vec()));
+    // A photo added later continues the numbering; the others keep theirs.
+    fs::copy(fixture_image("coffee.png"), dir.join("aaa.png")).unwrap();
+    let again = rows(&sql(&db, &ingest("FRAMES", &dir, "interval = '4s'")));
+    assert_eq!(&again[0][1..3], ["1", "4"]);
+    assert_eq!(
+        one(&db, "SELECT frame FROM frames WHERE file = 'aaa.png'"),
+        "5"
+    );
+    assert_eq!(one(&db, "SELECT count(DISTINCT frame) FROM frames"), "5");
+}
+
+/// Issue 21, item 14: `ln -s . l1; ln -s . l2` made ingest list forever (one such link: the
+/// same image 41 times), and a FIFO named `x.jpg` blocked it.
+#[cfg(unix)]
+#[test]
+fn links_that_loop_and_pipes_named_like_images_do_not_hang_ingest() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("frames");
+    fs::create_dir(&dir).unwrap();
+    fs::copy(fixture_image("obama-1.jpg"), dir.join("shot-000001.jpg")).unwrap();
+    std::os::unix::fs::symlink(".", dir.join("l1")).unwrap();
+    std::os::unix::fs::symlink(".", dir.join("l2")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.join("x.jpg"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let db = open(root.path());
+    let report = rows(&sql(&db, &ingest("FRAMES", &dir, "")));
+    let details = &report[0][4];
+    assert_eq!(
+        (report[0][1].as_str(), report[0][3].as_str()),
+        ("1", "1"),
+        "{details}"
+    );
+    assert!(details.contains("x.jpg: not a regular file"), "{details}");
+    assert_eq!(one(&db, "SELECT count(*) FROM frames"), "1");
 }
 
 #[test]
@@ -339,13 +416,27 @@ fn a_video_is_sampled_through_ffmpeg_with_its_own_timestamps() {
 fn video_errors_name_the_problem_and_the_fix() {
     let root = tempfile::tempdir().unwrap();
     let db = open(root.path());
+    // The program comes from the environment of the process, never from a statement
+    // (issue 21, item 16).
     let error = sql_error(
         &db,
         &format!(
-            "INGEST VIDEO FROM '{}' WITH (ffmpeg = '/no/such/ffmpeg')",
+            "INGEST VIDEO FROM '{}' WITH (ffmpeg = '/bin/true')",
             fixture_video()
         ),
     );
+    assert!(
+        error.contains("choosing the ffmpeg program in SQL is not supported")
+            && error.contains("REELDB_FFMPEG"),
+        "{error}"
+    );
+    let probe = std::process::Command::new(env!("CARGO_BIN_EXE_reeldb-model-probe"))
+        .arg(root.path().join("probe.reeldb"))
+        .arg(format!("INGEST VIDEO FROM '{}'", fixture_video()))
+        .env("REELDB_FFMPEG", "/no/such/ffmpeg")
+        .output()
+        .unwrap();
+    let error = String::from_utf8_lossy(&probe.stderr);
     assert!(
         error.contains("ffmpeg was not found") && error.contains("apt-get install ffmpeg"),
         "{error}"
@@ -517,6 +608,38 @@ fn embedding_names() -> Vec<String> {
     (1..=6)
         .map(|n| format!("{VIDEO}-{n:06}.resized.jpg"))
         .collect()
+}
+
+/// Issue 21, item 5: seed 000 writes one embedding file per image (Vertex AI's response
+/// beside each frame) before merging them; INGEST EMBEDDINGS took one file only.
+#[test]
+fn a_directory_of_one_embedding_file_per_image_is_ingested() {
+    let root = tempfile::tempdir().unwrap();
+    let db = news_with_frames(root.path());
+    let dir = root.path().join("embeds");
+    fs::create_dir(&dir).unwrap();
+    for (i, name) in embedding_names().iter().enumerate() {
+        fs::write(
+            dir.join(format!("{name}.json")),
+            format!(r#"{{"predictions": [{{"imageEmbedding": [{i}, 1, 0.5]}}], "deployedModelId": "x"}}"#),
+        )
+        .unwrap();
+    }
+    fs::write(dir.join("README.txt"), "not an embedding").unwrap();
+    let report = rows(&sql(&db, &ingest("EMBEDDINGS", &dir, "column = 'vertex'")));
+    let details = &report[0][4];
+    assert_eq!(report[0][1], "6", "{details}");
+    assert!(
+        details.contains(r#"the vector from "predictions[0].imageEmbedding""#),
+        "{details}"
+    );
+    assert_eq!(
+        one(&db, "SELECT vertex FROM frames WHERE frame = 3"),
+        "[2.0, 1.0, 0.5]"
+    );
+    fs::write(dir.join("broken.json"), "{\"predictions\": [").unwrap();
+    let error = sql_error(&db, &ingest("EMBEDDINGS", &dir, "column = 'again'"));
+    assert!(error.contains("'broken.json' is not valid JSON"), "{error}");
 }
 
 #[test]

@@ -246,6 +246,27 @@ fn clip_models_embed_text_and_images_into_one_space_and_classify() {
             );
             assert!((p_red[i] + p_green[i] - 1.0).abs() < 1e-9);
         }
+        // top_label() picks the more likely label, with its probability.
+        let best = sql(
+            &db,
+            &format!(
+                "SELECT t['label'], t['score'] FROM \
+                 (SELECT top_label(classify(v, 'red', 'green')) AS t FROM {table})"
+            ),
+        );
+        let (labels, scores) = (texts(&best, 0), floats(&best, 1));
+        for i in 0..red.len() {
+            let (label, p) = if p_red[i] >= p_green[i] {
+                ("red", p_red[i])
+            } else {
+                ("green", p_green[i])
+            };
+            assert_eq!(
+                (labels[i].as_str(), scores[i]),
+                (label, p),
+                "{table} row {i}"
+            );
+        }
     }
 
     // Vectors of different models are not compared, nor mixed in one column.

@@ -4,7 +4,7 @@
 //! [`register_all`], which the query layer's `reeldb_query::functions::register_all` calls
 //! along with the table functions (and that a distributed DataFusion engine would call too).
 //! This crate is the home of `similarity()` and `distance()`, of the model functions
-//! (`embed()`, `embed_image()`, `classify()`, `detect_faces()`, `phash()`, `hamming()`) and of
+//! (`embed()`, `embed_image()`, `classify()`, `top_label()`, `detect_faces()`, `phash()`, `hamming()`) and of
 //! the models behind them (`model/`: the built-in image descriptor, ONNX Runtime, CLIP and
 //! sentence-transformer layouts, face detectors and alignment, the registry of a database's
 //! models).
@@ -51,6 +51,7 @@ pub use scalar::embed_image::EmbedImageFunc;
 pub use scalar::pairwise::{Measure, PairwiseVectorFunc, metric_argument};
 pub use scalar::phash::{hamming_udf, phash_udf};
 pub use scalar::similarity::similarity_udf;
+pub use scalar::top_label::top_label_udf;
 
 /// The documentation section of the vector functions.
 pub const DOC_SECTION_VECTOR: DocSection = DocSection {
@@ -95,6 +96,7 @@ pub fn all_functions(models: &Arc<ModelRegistry>) -> Vec<Arc<ScalarUDF>> {
         distance_udf(),
         phash_udf(),
         hamming_udf(),
+        top_label_udf(),
         Arc::new(ScalarUDF::new_from_impl(EmbedFunc::new(Arc::clone(models)))),
         Arc::new(ScalarUDF::new_from_impl(EmbedImageFunc::new(Arc::clone(
             models,

@@ -228,7 +228,18 @@ pub fn constant_vector(
         _ => {
             let array = scalar.to_array_of_size(1)?;
             let column = VectorColumn::new(function, position, &array)?;
-            Ok(column.get(0).map(<[f32]>::to_vec))
+            let Some(vector) = column.get(0) else {
+                return Ok(None);
+            };
+            // A stored vector is always finite (the engine checks every write); a query
+            // vector with NaN or infinity would give every row a NaN score or none.
+            if let Some((index, value)) = vector.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return exec_err!(
+                    "{function}(): argument {position}: element {index} of the vector is \
+                     {value}; a vector must hold finite numbers"
+                );
+            }
+            Ok(Some(vector.to_vec()))
         }
     }
 }

@@ -81,8 +81,12 @@ impl ImportedVectors {
 }
 
 /// Reads `path` by its extension: `.json`/`.jsonl`/`.ndjson`, `.npy` (with `ids`, a text file
-/// of one name per line or a JSON array), or `.parquet`.
+/// of one name per line or a JSON array), or `.parquet`; or a directory of `.json` files, one
+/// per image (see [`read_json_directory`]).
 pub fn read_embeddings(path: &Path, ids: Option<&Path>) -> Result<ImportedVectors> {
+    if fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return read_json_directory(path);
+    }
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
@@ -115,6 +119,102 @@ pub fn read_embeddings(path: &Path, ids: Option<&Path>) -> Result<ImportedVector
         });
     }
     Ok(vectors)
+}
+
+/// A directory of one JSON file per image, as the GDELT workflow of seed 000 writes them
+/// before merging (`<image>.json`, each a Vertex AI response `{"predictions":
+/// [{"imageEmbedding": [...]}]}` or any object holding the vector under a known key). The
+/// image's name is the object's own name key if it has one, else the file name without
+/// `.json`. Files are read in name order; other files and subdirectories are left alone, and
+/// links are not followed.
+pub fn read_json_directory(dir: &Path) -> Result<ImportedVectors> {
+    let unreadable = |cause: std::io::Error| Error::Io {
+        action: "list".into(),
+        path: dir.to_path_buf(),
+        cause,
+    };
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).map_err(unreadable)? {
+        let entry = entry.map_err(unreadable)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let regular = entry.file_type().map_err(unreadable)?.is_file();
+        if regular && name.to_ascii_lowercase().ends_with(".json") && !name.starts_with('.') {
+            files.push((name, entry.path()));
+        }
+    }
+    files.sort();
+    let mut vectors = ImportedVectors::default();
+    let mut used_keys: Vec<String> = Vec::new();
+    for (file_name, path) in &files {
+        let place = format!("'{file_name}'");
+        let text = fs::read_to_string(path).map_err(|cause| cannot_read(path, cause))?;
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|e| Error::InvalidArgument(format!("{place} is not valid JSON: {e}")))?;
+        let (key, vector) = find_vector(&value, "").ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{place} holds no vector under any of {} (nested objects and arrays are \
+                 searched too)",
+                VECTOR_KEYS.join(", ")
+            ))
+        })?;
+        let name = match &value {
+            Value::Object(object) => NAME_KEYS.iter().find_map(|k| match object.get(*k) {
+                Some(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            }),
+            _ => None,
+        }
+        .unwrap_or_else(|| file_name[..file_name.len() - ".json".len()].to_string());
+        if !used_keys.contains(&key) {
+            used_keys.push(key);
+        }
+        vectors.push(name, vector, &place)?;
+    }
+    if vectors.names.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "the directory '{}' holds no .json files of embeddings",
+            dir.display()
+        )));
+    }
+    vectors.notes.push(format!(
+        "read {} file(s) of one image each, the vector from \"{}\" and the name from each \
+         file's name",
+        files.len(),
+        used_keys.join("\", \"")
+    ));
+    Ok(vectors)
+}
+
+/// The first list of numbers under a [`VECTOR_KEYS`] key in `value`, searched depth first
+/// (object keys in the order of [`VECTOR_KEYS`] first), with the path of keys to it.
+fn find_vector(value: &Value, path: &str) -> Option<(String, Vec<f32>)> {
+    match value {
+        Value::Object(object) => {
+            for key in VECTOR_KEYS {
+                if let Some(found) = object.get(key)
+                    && let Some(vector) = numbers(found).filter(|v| !v.is_empty())
+                {
+                    return Some((join_path(path, key), vector));
+                }
+            }
+            object
+                .iter()
+                .find_map(|(key, child)| find_vector(child, &join_path(path, key)))
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| find_vector(item, &format!("{path}[{i}]"))),
+        _ => None,
+    }
+}
+
+fn join_path(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn cannot_read(path: &Path, cause: std::io::Error) -> Error {

@@ -29,6 +29,7 @@ mod frame_name;
 mod frame_table;
 mod frame_writer;
 mod frames_dir;
+mod photo_numbering;
 mod table_rows;
 mod target;
 mod transcript;
@@ -47,7 +48,7 @@ pub use frame_table::{DEFAULT_FRAMES_TABLE, THUMBNAIL_SIDE, frames_schema};
 pub use frame_writer::DEFAULT_COMMIT_EVERY;
 pub use frames_dir::{FramesOptions, ingest_frames};
 pub use target::FrameTarget;
-pub use transcript::TranscriptFormat;
+pub use transcript::{Segment, TranscriptFormat, parse_transcript};
 pub use transcript_ingest::{
     DEFAULT_FRAME_TEXT_TABLE, DEFAULT_SEGMENTS_TABLE, TranscriptOptions, ingest_transcript,
 };

@@ -211,11 +211,19 @@ fn parse_json(text: &str) -> Result<Vec<Segment>> {
             })?;
             let start = time(start)
                 .ok_or_else(|| item_error(format!("start {start} is not a time in seconds")))?;
-            let end = match find(&END_KEYS) {
-                None | Some(Value::Null) => None,
-                Some(end) => {
+            let end = match (find(&END_KEYS), object.get("duration")) {
+                (None | Some(Value::Null), None | Some(Value::Null)) => None,
+                (Some(end), _) if !end.is_null() => {
                     Some(time(end).ok_or_else(|| item_error(format!("end {end} is not a time")))?)
                 }
+                // youtube-transcript-api writes `start` and `duration`, not an end.
+                (_, Some(duration)) => {
+                    let duration = time(duration).ok_or_else(|| {
+                        item_error(format!("duration {duration} is not a time in seconds"))
+                    })?;
+                    Some(start + duration)
+                }
+                (Some(_), None) => None,
             };
             let text = match find(&TEXT_KEYS) {
                 Some(Value::String(s)) => s.trim().to_string(),
@@ -296,5 +304,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("not a time"), "{error}");
+    }
+
+    /// Issue 21, item 5: youtube-transcript-api's `duration` was ignored, so a segment's end
+    /// came from the next segment's start.
+    #[test]
+    fn a_duration_gives_the_end() {
+        let youtube = r#"[{"text": "Good evening", "start": 0.5, "duration": 2.25},
+                          {"text": "the news", "start": 10.0, "duration": 3.0}]"#;
+        let segments = parse_transcript(youtube, TranscriptFormat::Json).unwrap();
+        assert_eq!(segments[0].end, Some(2.75));
+        assert_eq!(segments[1].end, Some(13.0));
+        let error = parse_transcript(
+            r#"[{"text": "a", "start": 1, "duration": "long"}]"#,
+            TranscriptFormat::Json,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("duration \"long\" is not a time"), "{error}");
     }
 }

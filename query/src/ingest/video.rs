@@ -236,8 +236,8 @@ impl FrameDecoder {
                 if e.kind() == std::io::ErrorKind::NotFound {
                     Error::InvalidArgument(format!(
                         "ffmpeg was not found (looked for '{}'): install it (Debian and Ubuntu: \
-                         apt-get install ffmpeg), or name it with the option ffmpeg = \
-                         '/path/to/ffmpeg' or the environment variable {FFMPEG_ENV}",
+                         apt-get install ffmpeg), or name it with the environment variable \
+                         {FFMPEG_ENV} (or `reeldb ingest ... --ffmpeg PATH`)",
                         program.display()
                     ))
                 } else {

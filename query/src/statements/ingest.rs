@@ -13,9 +13,9 @@ use super::{StatementContext, batch_stream};
 use crate::ast::{Ingest, IngestKind, OptionValue};
 use crate::error::{Error, Result};
 use crate::ingest::{
-    Alignment, EmbeddingsOptions, FrameTarget, FramesOptions, IngestControl, IngestReport,
-    NamingScheme, TranscriptFormat, TranscriptOptions, VideoOptions, ingest_embeddings,
-    ingest_frames, ingest_transcript, ingest_video, parse_seconds,
+    Alignment, EmbeddingsOptions, FFMPEG_ENV, FrameTarget, FramesOptions, IngestControl,
+    IngestReport, NamingScheme, TranscriptFormat, TranscriptOptions, VideoOptions,
+    ingest_embeddings, ingest_frames, ingest_transcript, ingest_video, parse_seconds,
 };
 
 /// The options each kind takes.
@@ -29,7 +29,7 @@ fn known_options(kind: IngestKind) -> &'static [&'static str] {
             "table",
             "commit_every",
         ],
-        IngestKind::Video => &["every", "video", "model", "table", "ffmpeg", "commit_every"],
+        IngestKind::Video => &["every", "video", "model", "table", "commit_every"],
         IngestKind::Transcript => &[
             "video",
             "format",
@@ -79,7 +79,6 @@ pub(crate) async fn run_ingest(
                 video.every = parse_seconds(&every)?;
             }
             video.video = options.text("video");
-            video.ffmpeg = options.text("ffmpeg").map(PathBuf::from);
             ingest_video(db, models, path, &video, control).await?
         }
         IngestKind::Transcript => {
@@ -131,6 +130,16 @@ impl<'a> Options<'a> {
     fn new(statement: &'a Ingest) -> Result<Self> {
         let known = known_options(statement.kind);
         for (position, (name, _)) in statement.options.iter().enumerate() {
+            if statement.kind == IngestKind::Video && name == "ffmpeg" {
+                // Issue 21, item 16: a statement could name any program to run.
+                return Err(Error::Unsupported {
+                    what: "choosing the ffmpeg program in SQL".into(),
+                    hint: format!(
+                        "a statement must not pick a program to run; set the environment \
+                         variable {FFMPEG_ENV} (or `reeldb ingest ... --ffmpeg PATH`) instead"
+                    ),
+                });
+            }
             if !known.contains(&name.as_str()) {
                 return Err(Error::UnknownOption {
                     statement: format!("INGEST {}", statement.kind.keyword()),

@@ -41,3 +41,4 @@ pub mod model_args;
 pub mod pairwise;
 pub mod phash;
 pub mod similarity;
+pub mod top_label;

@@ -1,0 +1,204 @@
+//! Results for formats that hold only flat text cells (CSV, Markdown): every type reeldb
+//! returns becomes columns such a format can write.
+//!
+//! - A struct becomes one column per field, named `column.field` (recursively), so a map's
+//!   `project(...) AS xy` is the two columns `xy.x` and `xy.y` a spreadsheet plots. A NULL
+//!   struct gives NULL in each of its columns.
+//! - A list, a vector (`FixedSizeList`) or a map becomes text: `[0.1, 0.2]` (which
+//!   `COPY ... FROM` reads back into a vector column) or `{a: 1, b: 2}`.
+//! - Binary values (thumbnails) become `\x` followed by hexadecimal digits, PostgreSQL's text
+//!   form of `bytea`.
+//!
+//! Everything else is left as it is.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::error::ArrowError;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+
+/// `batch` with its nested and binary columns made flat text columns; see the module
+/// documentation.
+pub fn flatten_for_text(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    if !batch
+        .columns()
+        .iter()
+        .any(|c| needs_flattening(c.data_type()))
+    {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        flatten(field.name(), field, column, None, &mut fields, &mut columns)?;
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
+fn needs_flattening(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Struct(_)
+            | DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::ListView(_)
+            | DataType::LargeListView(_)
+            | DataType::FixedSizeList(_, _)
+            | DataType::Map(_, _)
+            | DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+            | DataType::FixedSizeBinary(_)
+    )
+}
+
+/// Appends the flat columns of `column` (named `name`), with the rows that `outer` (the NULLs
+/// of enclosing structs) marks NULL made NULL.
+fn flatten(
+    name: &str,
+    field: &Field,
+    column: &ArrayRef,
+    outer: Option<&NullBuffer>,
+    fields: &mut Vec<Field>,
+    columns: &mut Vec<ArrayRef>,
+) -> Result<(), ArrowError> {
+    match column.data_type() {
+        DataType::Struct(children) => {
+            let nulls = NullBuffer::union(outer, column.logical_nulls().as_ref());
+            let structs = column.as_struct();
+            for (child, values) in children.iter().zip(structs.columns()) {
+                let child_name = format!("{name}.{}", child.name());
+                flatten(&child_name, child, values, nulls.as_ref(), fields, columns)?;
+            }
+            Ok(())
+        }
+        data_type if needs_flattening(data_type) => {
+            let nulls = NullBuffer::union(outer, column.logical_nulls().as_ref());
+            let text = as_text(column, nulls.as_ref())?;
+            fields.push(Field::new(name, DataType::Utf8, true));
+            columns.push(Arc::new(text));
+            Ok(())
+        }
+        _ => {
+            let column = match outer {
+                Some(outer) if outer.null_count() > 0 => with_nulls(column, outer)?,
+                _ => Arc::clone(column),
+            };
+            fields.push(Field::new(name, field.data_type().clone(), true));
+            columns.push(column);
+            Ok(())
+        }
+    }
+}
+
+/// Each value of `column` as text (`None` where `nulls` says NULL).
+fn as_text(column: &ArrayRef, nulls: Option<&NullBuffer>) -> Result<StringArray, ArrowError> {
+    let is_null = |row: usize| nulls.is_some_and(|n| n.is_null(row));
+    let binary = |value: &[u8]| {
+        let mut text = String::with_capacity(2 + 2 * value.len());
+        text.push_str("\\x");
+        for byte in value {
+            text.push_str(&format!("{byte:02x}"));
+        }
+        text
+    };
+    Ok(match column.data_type() {
+        DataType::Binary => {
+            let values = column.as_binary::<i32>();
+            (0..column.len())
+                .map(|row| (!is_null(row)).then(|| binary(values.value(row))))
+                .collect()
+        }
+        DataType::LargeBinary => {
+            let values = column.as_binary::<i64>();
+            (0..column.len())
+                .map(|row| (!is_null(row)).then(|| binary(values.value(row))))
+                .collect()
+        }
+        DataType::BinaryView => {
+            let values = column.as_binary_view();
+            (0..column.len())
+                .map(|row| (!is_null(row)).then(|| binary(values.value(row))))
+                .collect()
+        }
+        DataType::FixedSizeBinary(_) => {
+            let values = column.as_fixed_size_binary();
+            (0..column.len())
+                .map(|row| (!is_null(row)).then(|| binary(values.value(row))))
+                .collect()
+        }
+        _ => {
+            let formatter = ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default())?;
+            (0..column.len())
+                .map(|row| (!is_null(row)).then(|| formatter.value(row).to_string()))
+                .collect()
+        }
+    })
+}
+
+/// `column` with the rows `nulls` marks NULL made NULL too.
+fn with_nulls(column: &ArrayRef, nulls: &NullBuffer) -> Result<ArrayRef, ArrowError> {
+    let keep = arrow::array::BooleanArray::new(nulls.inner().clone(), None);
+    // `nullif` makes NULL where its mask is true: the rows that are not valid.
+    let mask = arrow::compute::not(&keep)?;
+    arrow::compute::nullif(column.as_ref(), &mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{BinaryArray, Float64Array, Int64Array, ListArray, StructArray};
+    use arrow::datatypes::{Fields, Float64Type};
+
+    #[test]
+    fn structs_become_columns_and_lists_binaries_text() {
+        let xy = StructArray::new(
+            Fields::from(vec![
+                Field::new("x", DataType::Float64, true),
+                Field::new("y", DataType::Float64, true),
+            ]),
+            vec![
+                Arc::new(Float64Array::from(vec![1.5, 2.0])) as ArrayRef,
+                Arc::new(Float64Array::from(vec![-1.0, 3.0])),
+            ],
+            Some(NullBuffer::from(vec![true, false])),
+        );
+        let list = ListArray::from_iter_primitive::<Float64Type, _, _>(vec![
+            Some(vec![Some(0.25), Some(0.5)]),
+            None,
+        ]);
+        let batch = RecordBatch::try_from_iter(vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+            ("xy", Arc::new(xy)),
+            ("v", Arc::new(list)),
+            (
+                "thumb",
+                Arc::new(BinaryArray::from(vec![Some(&[0xffu8, 0x01][..]), None])),
+            ),
+        ])
+        .unwrap();
+        let flat = flatten_for_text(&batch).unwrap();
+        let names: Vec<&str> = flat
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(names, ["id", "xy.x", "xy.y", "v", "thumb"]);
+        let x = flat.column(1).as_primitive::<Float64Type>();
+        assert_eq!(
+            (x.value(0), x.is_null(1)),
+            (1.5, true),
+            "a NULL struct's fields"
+        );
+        let v = flat.column(3).as_string::<i32>();
+        assert_eq!((v.value(0), v.is_null(1)), ("[0.25, 0.5]", true));
+        let thumb = flat.column(4).as_string::<i32>();
+        assert_eq!((thumb.value(0), thumb.is_null(1)), ("\\xff01", true));
+        // Flat batches pass through untouched.
+        let plain = flat.project(&[0, 1]).unwrap();
+        assert_eq!(flatten_for_text(&plain).unwrap(), plain);
+    }
+}
