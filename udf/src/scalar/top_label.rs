@@ -24,9 +24,14 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "top_label(scores)",
     )
     .with_sql_example(
-        "SELECT id, top_label(classify(clip, 'a studio', 'a street', 'a crowd')) AS best \
-         FROM frames\n\
-         -- {label: a street, score: 0.91}",
+        r#"```sql
+> SELECT top_label(named_struct('a park', 0.2, 'a street', 0.7, 'a studio', 0.1)) AS best;
++------------------------------+
+| best                         |
++------------------------------+
+| {label: a street, score: 0.7} |
++------------------------------+
+```"#,
     )
     .with_argument(
         "scores",

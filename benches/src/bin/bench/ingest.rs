@@ -37,7 +37,9 @@ pub async fn run(args: &[String]) -> Result<(), Box<dyn Error>> {
     let decode_resize = |path: &std::path::PathBuf| -> Result<u64, String> {
         let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
         let image = image::load_from_memory(&bytes).map_err(|e| e.to_string())?;
-        Ok(u64::from(image.resize(256, 256, FilterType::Triangle).width()))
+        Ok(u64::from(
+            image.resize(256, 256, FilterType::Triangle).width(),
+        ))
     };
     for run in 0..options.repeat.max(1) {
         let started = Instant::now();
