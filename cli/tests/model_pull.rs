@@ -410,7 +410,8 @@ fn a_model_source_made_by_the_script_and_served_by_any_http_server_is_pulled() {
     );
     let shown = text(&shown.stdout);
     assert!(
-        shown.contains("mobilefacenet,face-encoder") && shown.contains("yunet,face-detector"),
+        shown.contains("mobilefacenet,image,face-encoder")
+            && shown.contains("yunet,face-detector,yunet"),
         "{shown}"
     );
 }

@@ -50,7 +50,9 @@ pub fn decode_complete(bytes: &[u8]) -> std::result::Result<RgbImage, String> {
         return Err("the file is empty (0 bytes)".into());
     }
     let format = image::guess_format(bytes).map_err(|_| {
-        "not a JPEG or PNG image (its first bytes are neither's signature)".to_string()
+        "not a JPEG or PNG image (reeldb reads JPEG and PNG; its first bytes are neither's \
+         signature)"
+            .to_string()
     })?;
     if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png) {
         return Err(format!(

@@ -26,11 +26,11 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
     .with_sql_example(
         r#"```sql
 > SELECT top_label(named_struct('a park', 0.2, 'a street', 0.7, 'a studio', 0.1)) AS best;
-+------------------------------+
-| best                         |
-+------------------------------+
++-------------------------------+
+| best                          |
++-------------------------------+
 | {label: a street, score: 0.7} |
-+------------------------------+
++-------------------------------+
 ```"#,
     )
     .with_argument(
