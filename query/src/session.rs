@@ -27,7 +27,7 @@ use crate::keyword_functions::rewrite_calls;
 use crate::parser::parse_reeldb_statement;
 use crate::split::split_statements;
 use crate::statements::{
-    StatementContext, create_table, dml, drop_table, execute_reeldb, unsupported_ddl,
+    StatementContext, copy_to, create_table, dml, drop_table, execute_reeldb, unsupported_ddl,
 };
 use crate::vector_search::{
     LateralVectorTopKRule, ReeldbOptions, ReeldbQueryPlanner, VectorTopKRule,
@@ -197,6 +197,14 @@ impl Session {
                 drop_table::execute(txn, &drop)?
             }
             LogicalPlan::Ddl(other) => return Err(unsupported_ddl(&other)),
+            LogicalPlan::Copy(copy) => {
+                let plan = copy_to::prepare(&self.db, copy)?;
+                self.ctx
+                    .execute_logical_plan(plan)
+                    .await?
+                    .execute_stream()
+                    .await?
+            }
             // Queries, and SET / RESET, which change the session's settings (`SET
             // reeldb.ef_search = 128`): the context runs them (the DDL it would run itself is
             // matched above).

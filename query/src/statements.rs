@@ -15,6 +15,7 @@
 //! | `create_table` | `CREATE TABLE [AS]` |
 //! | `drop_table` | `DROP TABLE` |
 //! | `copy_from` | `COPY table FROM 'file'` |
+//! | `copy_to` | `COPY (query) TO 'file'`, checked and made to fit the format |
 //! | `ingest` | `INGEST FRAMES / VIDEO / TRANSCRIPT / EMBEDDINGS` |
 //! | `maintenance` | `VACUUM`, `COMPACT` |
 //! | `vector_index` | `CREATE / DROP VECTOR INDEX`, `SHOW VECTOR INDEXES` |
@@ -27,6 +28,7 @@
 
 mod cluster;
 pub(crate) mod copy_from;
+pub(crate) mod copy_to;
 pub(crate) mod create_table;
 pub(crate) mod dml;
 pub(crate) mod drop_table;

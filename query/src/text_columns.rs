@@ -11,13 +11,19 @@
 //!
 //! Everything else is left as it is.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::error::ArrowError;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::common::Column;
+use datafusion::functions::core::expr_fn::get_field;
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, LogicalPlan, LogicalPlanBuilder, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature, Volatility,
+};
 
 /// `batch` with its nested and binary columns made flat text columns; see the module
 /// documentation.
@@ -37,7 +43,7 @@ pub fn flatten_for_text(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> 
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
-fn needs_flattening(data_type: &DataType) -> bool {
+pub(crate) fn needs_flattening(data_type: &DataType) -> bool {
     matches!(
         data_type,
         DataType::Struct(_)
@@ -94,7 +100,10 @@ fn flatten(
 }
 
 /// Each value of `column` as text (`None` where `nulls` says NULL).
-fn as_text(column: &ArrayRef, nulls: Option<&NullBuffer>) -> Result<StringArray, ArrowError> {
+pub(crate) fn as_text(
+    column: &ArrayRef,
+    nulls: Option<&NullBuffer>,
+) -> Result<StringArray, ArrowError> {
     let is_null = |row: usize| nulls.is_some_and(|n| n.is_null(row));
     let binary = |value: &[u8]| {
         let mut text = String::with_capacity(2 + 2 * value.len());
@@ -144,6 +153,89 @@ fn with_nulls(column: &ArrayRef, nulls: &NullBuffer) -> Result<ArrayRef, ArrowEr
     // `nullif` makes NULL where its mask is true: the rows that are not valid.
     let mask = arrow::compute::not(&keep)?;
     arrow::compute::nullif(column.as_ref(), &mask)
+}
+
+/// The logical form of [`flatten_for_text`], for a plan whose result DataFusion writes itself
+/// (`COPY (...) TO 'x.csv'`): `plan` under a projection of flat columns, struct fields as
+/// `column.field` columns and nested or binary values through [`text_form_udf`].
+pub(crate) fn flatten_plan(plan: LogicalPlan) -> datafusion::common::Result<LogicalPlan> {
+    let schema = Arc::clone(plan.schema());
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| needs_flattening(f.data_type()))
+    {
+        return Ok(plan);
+    }
+    let mut exprs = Vec::new();
+    for (qualifier, field) in schema.iter() {
+        let column = Expr::Column(Column::from((qualifier, field)));
+        flatten_expr(column, field.name(), field.data_type(), &mut exprs);
+    }
+    LogicalPlanBuilder::from(plan).project(exprs)?.build()
+}
+
+fn flatten_expr(expr: Expr, name: &str, data_type: &DataType, out: &mut Vec<Expr>) {
+    match data_type {
+        DataType::Struct(children) => {
+            for child in children {
+                let value = get_field(expr.clone(), child.name().as_str());
+                let child_name = format!("{name}.{}", child.name());
+                flatten_expr(value, &child_name, child.data_type(), out);
+            }
+        }
+        data_type if needs_flattening(data_type) => {
+            out.push(text_form_udf().call(vec![expr]).alias(name));
+        }
+        _ => out.push(expr.alias(name)),
+    }
+}
+
+/// An internal function that gives a value's flat text form, as [`flatten_for_text`] writes
+/// it: lists and vectors as `[0.1, 0.2]`, maps as `{a: 1}`, binary values as `\x` and hex.
+pub(crate) fn text_form_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> =
+        LazyLock::new(|| Arc::new(ScalarUDF::new_from_impl(TextForm::default())));
+    Arc::clone(&UDF)
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct TextForm {
+    signature: Signature,
+}
+
+impl Default for TextForm {
+    fn default() -> Self {
+        TextForm {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for TextForm {
+    fn name(&self) -> &str {
+        "reeldb_text_form"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> datafusion::common::Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: ScalarFunctionArgs,
+    ) -> datafusion::common::Result<ColumnarValue> {
+        let [value] = &args.args[..] else {
+            return datafusion::common::internal_err!("reeldb_text_form takes one argument");
+        };
+        let array = value.to_array(args.number_rows)?;
+        let text = as_text(&array, array.logical_nulls().as_ref())?;
+        Ok(ColumnarValue::Array(Arc::new(text)))
+    }
 }
 
 #[cfg(test)]

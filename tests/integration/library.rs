@@ -102,3 +102,44 @@ fn a_database_path_with_percent_and_space_works() {
     let batches = db.sql_blocking("SELECT sum(x) FROM t").unwrap();
     assert_eq!(batches[0].column(0).as_primitive::<Int64Type>().value(0), 3);
 }
+
+/// Issue 21, item 9: `COPY ... TO` a committed data file or a manifest overwrote it, and the
+/// database lost data or would not open.
+#[test]
+fn copy_to_a_file_inside_the_database_is_refused_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("lib.reeldb");
+    let db = reeldb::Database::open(&root).unwrap();
+    db.sql_blocking("CREATE TABLE t1 (id BIGINT); INSERT INTO t1 VALUES (1), (2)")
+        .unwrap();
+    let data_file = std::fs::read_dir(root.join("data/t1"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for (target, stored) in [
+        (data_file.display().to_string(), ""),
+        (
+            root.join("manifests/00000000000000000099.manifest")
+                .display()
+                .to_string(),
+            " STORED AS CSV",
+        ),
+    ] {
+        let err = db
+            .sql_blocking(&format!("COPY (SELECT 42 AS id) TO '{target}'{stored}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("inside the database directory"), "{err}");
+    }
+    drop(db);
+    let db = reeldb::Database::open(&root).unwrap();
+    let batches = db.sql_blocking("SELECT sum(id) FROM t1").unwrap();
+    assert_eq!(batches[0].column(0).as_primitive::<Int64Type>().value(0), 3);
+    assert!(
+        !root
+            .join("manifests/00000000000000000099.manifest")
+            .exists()
+    );
+}
