@@ -3,6 +3,7 @@
 mod integration {
     mod clustering;
     mod crash;
+    mod face_scan;
     mod faces;
     mod function_docs;
     mod ingest;

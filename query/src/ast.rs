@@ -44,6 +44,8 @@ pub enum ReeldbStatement {
     Ingest(Ingest),
     /// `CLUSTER table ON column USING method [(...)] [PARTITION BY column] INTO column`
     Cluster(ClusterInto),
+    /// `DETECT FACES IN frames USING detector [, encoder] INTO faces [WITH (...)]`
+    DetectFaces(DetectFaces),
     /// `ALTER TABLE t ALTER [COLUMN] c SET MODEL m` (or `DROP MODEL`: `model` is `None`)
     SetColumnModel {
         /// The table.
@@ -122,6 +124,21 @@ pub struct ClusterInto {
     pub partition: Option<String>,
     /// The column the labels go into (added, or replaced if it exists).
     pub into: String,
+}
+
+/// `DETECT FACES IN frames USING detector [, encoder] INTO faces [WITH (...)]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectFaces {
+    /// The frames table read.
+    pub frames: String,
+    /// The face detector.
+    pub detector: String,
+    /// The face encoder, if any.
+    pub encoder: Option<String>,
+    /// The faces table written.
+    pub into: String,
+    /// Options, names lowercased, in the order written.
+    pub options: Vec<(String, OptionValue)>,
 }
 
 /// `CREATE MODEL ...`
@@ -269,6 +286,19 @@ impl fmt::Display for ReeldbStatement {
                     write!(f, " PARTITION BY {}", identifier(partition))?;
                 }
                 write!(f, " INTO {}", identifier(&cluster.into))
+            }
+            ReeldbStatement::DetectFaces(detect) => {
+                write!(
+                    f,
+                    "DETECT FACES IN {} USING {}",
+                    identifier(&detect.frames),
+                    model_name(&detect.detector)
+                )?;
+                if let Some(encoder) = &detect.encoder {
+                    write!(f, ", {}", model_name(encoder))?;
+                }
+                write!(f, " INTO {}", identifier(&detect.into))?;
+                write_options(f, &detect.options, " = ")
             }
             ReeldbStatement::CopyFrom(copy) => {
                 write!(

@@ -26,15 +26,16 @@ mod embeddings_file;
 mod embeddings_ingest;
 mod frame_analysis;
 mod frame_name;
-mod frame_table;
+pub(crate) mod frame_table;
 mod frame_writer;
 mod frames_dir;
 mod photo_numbering;
-mod table_rows;
+pub(crate) mod table_rows;
 mod target;
 mod transcript;
 mod transcript_ingest;
 mod video;
+pub(crate) mod video_decoder;
 
 pub use alignment::Alignment;
 pub use control::{IngestControl, IngestReport, NoProgress, Progress, Skipped};

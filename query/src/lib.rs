@@ -38,6 +38,7 @@ mod ast;
 mod catalog;
 pub mod cluster_tables;
 mod error;
+pub mod faces;
 pub mod functions;
 pub mod ingest;
 mod keyword_functions;

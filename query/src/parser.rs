@@ -8,8 +8,8 @@ use pest::iterators::Pair;
 use pest_derive::Parser;
 
 use crate::ast::{
-    ClusterInto, CopyFrom, CreateModel, CreateVectorIndex, Ingest, IngestKind, OptionValue,
-    ReeldbStatement,
+    ClusterInto, CopyFrom, CreateModel, CreateVectorIndex, DetectFaces, Ingest, IngestKind,
+    OptionValue, ReeldbStatement,
 };
 use crate::error::{Error, Result};
 
@@ -60,6 +60,10 @@ fn describe(rule: &Rule) -> String {
         Rule::option_value | Rule::number => "an option value".into(),
         Rule::kw_keep => "KEEP".into(),
         Rule::kw_into => "INTO".into(),
+        Rule::kw_in => "IN".into(),
+        Rule::kw_faces => "FACES".into(),
+        Rule::face_detector => "a face detector (a model name)".into(),
+        Rule::face_encoder => "a face encoder (a model name)".into(),
         Rule::partition_by => "PARTITION BY".into(),
         Rule::kw_versions => "VERSIONS".into(),
         Rule::kw_from => "FROM".into(),
@@ -238,6 +242,32 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
             cluster.column = column;
             Ok(ReeldbStatement::Cluster(cluster))
         }
+        Rule::detect_faces => {
+            let mut names = Vec::new();
+            let mut detect = DetectFaces {
+                frames: String::new(),
+                detector: String::new(),
+                encoder: None,
+                into: String::new(),
+                options: Vec::new(),
+            };
+            for part in pair.into_inner() {
+                let model = |part: Pair<'_, Rule>| part.into_inner().next().map(model_name);
+                match part.as_rule() {
+                    Rule::table_name => names.push(table_name(part)),
+                    Rule::face_detector => detect.detector = model(part).unwrap_or_default(),
+                    Rule::face_encoder => detect.encoder = model(part),
+                    Rule::copy_options => detect.options = statement_options(part),
+                    _ => {}
+                }
+            }
+            let [frames, into]: [String; 2] = names.try_into().map_err(|_| {
+                grammar_shape("DETECT FACES IN frames USING detector [, encoder] INTO faces")
+            })?;
+            detect.frames = frames;
+            detect.into = into;
+            Ok(ReeldbStatement::DetectFaces(detect))
+        }
         Rule::set_column_model => {
             let mut names = Vec::new();
             let mut model = None;
@@ -384,11 +414,30 @@ mod tests {
             "INGEST EMBEDDINGS FROM 'x.embeds.json' WITH (column = 'vertex')",
             "CLUSTER frames ON clip USING hdbscan WITH (min_cluster_size = 3, selection = 'leaf') PARTITION BY video INTO topic",
             "CLUSTER faces ON encoding USING dbscan WITH (eps = 0.4) INTO person",
+            "DETECT FACES IN frames USING yunet INTO faces",
+            "DETECT FACES IN \"Frames\" USING yunet, mobilefacenet INTO faces WITH (root = '/data/frames', commit_every = 64)",
         ] {
             let statement = parse(sql);
             assert_eq!(statement.to_string(), sql);
             assert_eq!(parse(&statement.to_string()), statement);
         }
+    }
+
+    #[test]
+    fn detect_faces_names_its_tables_and_models() {
+        let ReeldbStatement::DetectFaces(detect) =
+            parse("detect faces in Frames using 'yunet-2023', mobilefacenet into faces;")
+        else {
+            panic!("not a DETECT FACES statement");
+        };
+        assert_eq!(detect.frames, "frames");
+        assert_eq!(detect.detector, "yunet-2023");
+        assert_eq!(detect.encoder.as_deref(), Some("mobilefacenet"));
+        assert_eq!(detect.into, "faces");
+        let error = parse_reeldb_statement("DETECT FACES IN frames USING yunet")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("INTO"), "{error}");
     }
 
     #[test]

@@ -21,15 +21,17 @@
 //! | `vector_index` | `CREATE / DROP VECTOR INDEX`, `SHOW VECTOR INDEXES` |
 //! | `model` | `CREATE / DROP MODEL`, `SHOW MODELS`, `ALTER TABLE ... SET MODEL` |
 //! | `cluster` | `CLUSTER ... INTO` |
+//! | `detect_faces` | `DETECT FACES IN ... INTO` |
 //! | `vector_casts` | (used by `dml`) leaving vector conversion of written rows to the engine |
 //!
 //! Each executor returns the statement's result as a stream: nothing for DDL, a `count` row
-//! for writes (as DataFusion reports them), a report row for maintenance, ingest and CLUSTER.
+//! for writes (as DataFusion reports them), a report row for maintenance, ingest, CLUSTER and DETECT FACES.
 
 mod cluster;
 pub(crate) mod copy_from;
 pub(crate) mod copy_to;
 pub(crate) mod create_table;
+mod detect_faces;
 pub(crate) mod dml;
 pub(crate) mod drop_table;
 mod ingest;
@@ -109,6 +111,9 @@ pub(crate) async fn execute_reeldb(
         ReeldbStatement::ShowModels => model::show_models(cx.snapshot),
         ReeldbStatement::Ingest(statement) => ingest::run_ingest(cx, &statement).await,
         ReeldbStatement::Cluster(statement) => cluster::cluster_into(db, &statement).await,
+        ReeldbStatement::DetectFaces(statement) => {
+            detect_faces::run_detect_faces(cx, &statement).await
+        }
         ReeldbStatement::SetColumnModel {
             table,
             column,

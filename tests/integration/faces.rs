@@ -8,7 +8,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Float32Type;
 use reeldb_tests::{fixture_image as image, fixtures, sql, sql_error as error};
 
-fn face_model(file: &str) -> String {
+pub(super) fn face_model(file: &str) -> String {
     fixtures()
         .join("models/face")
         .join(file)
@@ -104,7 +104,7 @@ fn detect_portraits(db: &reeldb::Database, args: &str) -> Vec<Vec<Face>> {
         .collect()
 }
 
-fn database_with_face_models(dir: &tempfile::TempDir) -> reeldb::Database {
+pub(super) fn database_with_face_models(dir: &tempfile::TempDir) -> reeldb::Database {
     let db = reeldb::Database::open(dir.path().join("faces.reeldb")).unwrap();
     // A single .onnx file is recognised as YuNet or UltraFace by its outputs.
     sql(
