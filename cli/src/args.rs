@@ -65,6 +65,38 @@ pub enum Command {
         #[arg(long, default_value = "demo.reeldb")]
         db: PathBuf,
     },
+    /// Find every face in a frames table's frames (DETECT FACES): one row per face with its
+    /// box, landmarks, score, a JPEG crop and, with an encoder, its vector. Safe to re-run:
+    /// frames already read are skipped, so an interrupted scan resumes.
+    Faces {
+        /// The database directory.
+        database: PathBuf,
+        /// The face detector (a model of layout yunet or ultraface: `reeldb model list`).
+        #[arg(long, default_value = "yunet")]
+        detector: String,
+        /// The face encoder (layout face-encoder); without it faces are found, not encoded.
+        #[arg(long)]
+        encoder: Option<String>,
+        /// The frames table read.
+        #[arg(long, default_value = "frames")]
+        frames: String,
+        /// The faces table written (and INTO_frames beside it).
+        #[arg(long, default_value = "faces")]
+        into: String,
+        /// The directory the frames' files were ingested from (where their images or videos
+        /// are); without it, files are looked for as stored, else thumbnails are read.
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Read only the stored thumbnails (fast; small faces are missed).
+        #[arg(long)]
+        thumbnails: bool,
+        /// Frames per commit.
+        #[arg(long, default_value_t = 512)]
+        commit_every: usize,
+        /// The ffmpeg that decodes videos (default: REELDB_FFMPEG, else ffmpeg on the PATH).
+        #[arg(long)]
+        ffmpeg: Option<PathBuf>,
+    },
     /// Add, list and remove the models a database stores.
     Model {
         /// What to do.

@@ -78,7 +78,7 @@ impl Progress for TerminalProgress {
 }
 
 /// A control whose cancel flag the first Ctrl-C sets; a second Ctrl-C ends the process.
-fn interruptible() -> Result<IngestControl> {
+pub(crate) fn interruptible() -> Result<IngestControl> {
     let control = IngestControl {
         progress: TerminalProgress::for_stderr(),
         ..IngestControl::default()
@@ -113,7 +113,7 @@ fn target(args: &FrameTargetArgs) -> FrameTarget {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

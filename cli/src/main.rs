@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod faces;
 mod ingest;
 mod model_pull;
 mod output;
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use reeldb_query::faces::{FaceOptions, SourcePreference};
 use reeldb_query::{Session, split_statements};
 
 use crate::args::{Args, Command, Format, ModelAction};
@@ -52,6 +54,27 @@ fn run() -> Result<ExitCode> {
     }
     if let Some(Command::Ingest { database, source }) = args.command {
         return ingest::ingest(&open(&database, false)?, source);
+    }
+    if let Some(Command::Faces {
+        database,
+        detector,
+        encoder,
+        frames,
+        into,
+        root,
+        thumbnails,
+        commit_every,
+        ffmpeg,
+    }) = args.command
+    {
+        let mut options = FaceOptions::new(&frames, &detector, encoder.as_deref(), &into);
+        options.root = root;
+        options.commit_every = commit_every;
+        options.ffmpeg = ffmpeg;
+        if thumbnails {
+            options.source = SourcePreference::Thumbnail;
+        }
+        return faces::faces(&open(&database, false)?, &options);
     }
     if let Some(Command::Demo { files, db }) = args.command {
         return ingest::demo(&open(&db, false)?, &files, &db);

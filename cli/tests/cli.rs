@@ -612,3 +612,73 @@ INSERT INTO t SELECT value, [CAST(value % 997 AS FLOAT), CAST(value % 991 AS FLO
         text(&listed.stdout)
     );
 }
+
+/// `reeldb faces` on frames ingested from photos, with the real YuNet and MobileFaceNet from
+/// the fixtures: faces found and encoded, a re-run skips them, a wrong model exits 2.
+#[test]
+fn faces_subcommand_scans_frames_and_a_rerun_skips_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for name in ["obama-1.jpg", "biden-1.jpg"] {
+        std::fs::copy(fixtures.join("images").join(name), photos.join(name)).unwrap();
+    }
+    let face = |file: &str| {
+        fixtures
+            .join("models/face")
+            .join(file)
+            .display()
+            .to_string()
+    };
+    let setup = format!(
+        "CREATE MODEL yunet FROM '{}';\nCREATE MODEL mobilefacenet FROM '{}' WITH (layout = \
+         'face-encoder');\nINGEST FRAMES FROM 'photos';\n",
+        face("yunet_s_dynamic.onnx"),
+        face("mobilefacenet_foamliu.onnx")
+    );
+    let out = reeldb(&["news.reeldb"], &setup, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let scan = [
+        "faces",
+        "news.reeldb",
+        "--encoder",
+        "mobilefacenet",
+        "--root",
+        "photos",
+    ];
+    let out = reeldb(&scan, "", dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("faces: 2 faces in 2 frames, 0 frames already done"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = reeldb(&scan, "", dir.path());
+    assert!(
+        text(&out.stdout).contains("0 faces in 0 frames, 2 frames already done"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = reeldb(
+        &["query", "news.reeldb", "SELECT count(encoding) FROM faces"],
+        "",
+        dir.path(),
+    );
+    assert!(
+        text(&out.stdout).contains("│                     2 │"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = reeldb(
+        &["faces", "news.reeldb", "--detector", "mobilefacenet"],
+        "",
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not a face detector"),
+        "{}",
+        text(&out.stderr)
+    );
+}
