@@ -142,6 +142,9 @@ pub enum ModelAction {
         /// ~/.cache/reeldb/models).
         #[arg(long, value_name = "DIR")]
         models_dir: Option<PathBuf>,
+        /// Give up a download when the server sends nothing for this many seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+        idle_timeout: f64,
     },
     /// List the database's models.
     List {

@@ -230,7 +230,16 @@ fn model_statement(action: ModelAction) -> Result<Option<(PathBuf, String)>> {
             add_as,
             base_url,
             models_dir,
+            idle_timeout,
         } => {
+            let idle_timeout = std::time::Duration::try_from_secs_f64(idle_timeout)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--idle-timeout {idle_timeout}: give a number of seconds above 0"
+                    )
+                })?;
             let Some(base_url) = base_url else {
                 anyhow::bail!(
                     "no model source: pass --base-url URL or set {} (a server with one \
@@ -243,7 +252,13 @@ fn model_statement(action: ModelAction) -> Result<Option<(PathBuf, String)>> {
                 Some(dir) => dir,
                 None => model_pull::default_models_dir()?,
             };
-            let pulled = model_pull::pull(&name, &base_url, &models_dir, &mut std::io::stderr())?;
+            let pulled = model_pull::pull(
+                &name,
+                &base_url,
+                &models_dir,
+                idle_timeout,
+                &mut std::io::stderr(),
+            )?;
             println!("{}", pulled.path.display());
             let Some(database) = into else {
                 return Ok(None);

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -83,6 +84,7 @@ pub fn pull(
     name: &str,
     base_url: &str,
     models_dir: &Path,
+    idle_timeout: Duration,
     log: &mut dyn Write,
 ) -> Result<PulledModel> {
     check_name(name)?;
@@ -114,7 +116,15 @@ pub fn pull(
         return Ok(pulled());
     }
     let staging = models_dir.join(format!(".pull-{name}-{}", std::process::id()));
-    let result = download_all(&agent, base, name, &description, &staging, log);
+    let result = download_all(
+        &agent,
+        base,
+        name,
+        &description,
+        &staging,
+        idle_timeout,
+        log,
+    );
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
@@ -234,6 +244,7 @@ fn download_all(
     name: &str,
     description: &ModelDescription,
     staging: &Path,
+    idle_timeout: Duration,
     log: &mut dyn Write,
 ) -> Result<()> {
     std::fs::create_dir_all(staging)
@@ -244,7 +255,7 @@ fn download_all(
             .clone()
             .unwrap_or_else(|| format!("{base}/{name}/{}", file.path));
         let started = Instant::now();
-        download(agent, &url, file, &staging.join(&file.path))?;
+        download(agent, &url, file, &staging.join(&file.path), idle_timeout)?;
         let seconds = started.elapsed().as_secs_f64().max(1e-3);
         writeln!(
             log,
@@ -257,22 +268,30 @@ fn download_all(
     Ok(())
 }
 
-/// Streams `url` into `path`, checking its size and SHA-256 as it arrives.
-fn download(agent: &ureq::Agent, url: &str, file: &FileDescription, path: &Path) -> Result<()> {
+/// Streams `url` into `path`, checking its size and SHA-256 as it arrives; a server that
+/// sends nothing for `idle_timeout` ends the download with an error.
+fn download(
+    agent: &ureq::Agent,
+    url: &str,
+    file: &FileDescription,
+    path: &Path,
+    idle_timeout: Duration,
+) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create '{}'", parent.display()))?;
     }
-    let mut response = agent
+    let response = agent
         .get(url)
         .call()
         .with_context(|| format!("cannot download {url}"))?;
     // One byte more than described, so that a longer file is caught rather than cut.
-    let mut reader = response
-        .body_mut()
-        .with_config()
+    let body = response
+        .into_body()
+        .into_with_config()
         .limit(file.bytes + 1)
         .reader();
+    let mut reader = IdleTimeoutReader::spawn(body, idle_timeout);
     let mut out =
         File::create(path).with_context(|| format!("cannot create '{}'", path.display()))?;
     let mut hasher = Sha256::new();
@@ -369,5 +388,65 @@ fn remove_stale_staging(models_dir: &Path, name: &str) {
         }) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
+    }
+}
+
+/// A reader of a body on its own thread, so that a read can be given up: ureq bounds a whole
+/// body's time, not the wait for its next bytes, and a model of a gigabyte may rightly take
+/// long while a stalled server must not hang the pull for ever. A read that brings nothing
+/// for the idle time fails with `TimedOut`; the thread, blocked on its socket, ends with the
+/// process (or when the server finally answers).
+struct IdleTimeoutReader {
+    chunks: mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    at: usize,
+    idle: Duration,
+}
+
+impl IdleTimeoutReader {
+    fn spawn(mut body: impl Read + Send + 'static, idle: Duration) -> Self {
+        // Two chunks in flight: the network stays busy while one is hashed and written.
+        let (sender, chunks) = mpsc::sync_channel(2);
+        std::thread::spawn(move || {
+            let mut buffer = vec![0u8; 1 << 16];
+            loop {
+                let read = body.read(&mut buffer).map(|n| buffer[..n].to_vec());
+                let done = !matches!(&read, Ok(chunk) if !chunk.is_empty());
+                if sender.send(read).is_err() || done {
+                    break;
+                }
+            }
+        });
+        IdleTimeoutReader {
+            chunks,
+            current: Vec::new(),
+            at: 0,
+            idle,
+        }
+    }
+}
+
+impl Read for IdleTimeoutReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.current.len() {
+            self.current = match self.chunks.recv_timeout(self.idle) {
+                Ok(chunk) => chunk?,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!(
+                            "the server sent nothing for {} s (--idle-timeout)",
+                            self.idle.as_secs_f64()
+                        ),
+                    ));
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => Vec::new(),
+            };
+            self.at = 0;
+        }
+        let n = out.len().min(self.current.len() - self.at);
+        out[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }

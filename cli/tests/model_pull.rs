@@ -20,6 +20,9 @@ enum Reply {
     Body(Vec<u8>),
     /// 200 announcing this many bytes, then only the body given, then the connection closes.
     CutShort(u64, Vec<u8>),
+    /// 200 announcing this many bytes, then only the body given, then nothing while the
+    /// client keeps the connection open.
+    Stall(u64, Vec<u8>),
 }
 
 /// A minimal HTTP/1.1 server on 127.0.0.1 that answers GETs from a table of paths (404 for
@@ -95,6 +98,14 @@ fn serve(
                 .as_bytes(),
             )
             .and_then(|_| stream.write_all(body)),
+        Some(Reply::Stall(announced, body)) => stream
+            .write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {announced}\r\n\r\n").as_bytes())
+            .and_then(|_| stream.write_all(body))
+            .and_then(|_| stream.flush())
+            .map(|_| {
+                // Until the client goes away.
+                let _ = std::io::copy(&mut reader, &mut std::io::sink());
+            }),
         None => stream
             .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
     };
@@ -157,6 +168,12 @@ fn routes() -> HashMap<String, Reply> {
         "cut",
         description(&encoder, &sha256(&encoder), "{}"),
         Reply::CutShort(encoder.len() as u64, encoder[..encoder.len() / 2].to_vec()),
+    );
+    // The server stops sending half-way and keeps the connection open (issue 21, item 17).
+    add(
+        "stalled",
+        description(&encoder, &sha256(&encoder), "{}"),
+        Reply::Stall(encoder.len() as u64, encoder[..encoder.len() / 2].to_vec()),
     );
     routes.insert(
         "/escape/reeldb-model.json".into(),
@@ -309,6 +326,30 @@ fn failed_pulls_say_why_and_leave_nothing_behind() {
         );
         assert!(!dir.path().join("news.reeldb").exists(), "{name}");
     }
+    // A stalled server is given up after the idle timeout, and nothing is kept.
+    let out = pull(
+        &server,
+        "stalled",
+        &models,
+        &["--idle-timeout", "0.5"],
+        dir.path(),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("sent nothing for 0.5 s"), "{stderr}");
+    assert!(listing(&models).is_empty(), "{:?}", listing(&models));
+    let out = pull(
+        &server,
+        "yunet",
+        &models,
+        &["--idle-timeout", "0"],
+        dir.path(),
+    );
+    assert!(
+        text(&out.stderr).contains("give a number of seconds above 0"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = reeldb(&["model", "pull", "mobilefacenet"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(

@@ -2,6 +2,7 @@
 
 use arrow::array::AsArray;
 use arrow::datatypes::Int64Type;
+use reeldb_tests::{rows, sql, sql_error};
 
 #[test]
 fn blocking_sql_round_trip() {
@@ -142,4 +143,20 @@ fn copy_to_a_file_inside_the_database_is_refused_and_nothing_is_lost() {
             .join("manifests/00000000000000000099.manifest")
             .exists()
     );
+}
+
+/// Issue 21, item 17: an empty `.parquet` file is refused by name, not read as 0 rows.
+#[test]
+fn copy_from_an_empty_parquet_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = reeldb::Database::open(dir.path().join("db")).unwrap();
+    sql(&db, "CREATE TABLE t (a INT)");
+    let empty = dir.path().join("empty.parquet");
+    std::fs::write(&empty, b"").unwrap();
+    let err = sql_error(&db, &format!("COPY t FROM '{}'", empty.display()));
+    assert!(
+        err.contains("empty.parquet") && err.contains("is empty (0 bytes)"),
+        "{err}"
+    );
+    assert_eq!(rows(&sql(&db, "SELECT count(*) FROM t")), [["0"]]);
 }

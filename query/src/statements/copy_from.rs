@@ -149,6 +149,16 @@ pub(crate) async fn copy_from(
     let options = CopyOptions::parse(copy)?;
     let path = Path::new(&copy.path);
     match std::fs::metadata(path) {
+        // A Parquet file holds at least its magic bytes and footer: an empty one is a file
+        // that was never written (or was cut), not a table of 0 rows (issue 21, item 17).
+        Ok(m) if m.is_file() && m.len() == 0 && options.format == FileFormat::Parquet => {
+            return Err(Error::InvalidFile {
+                path: path.to_path_buf(),
+                reason: "is empty (0 bytes), so it is not a Parquet file; was it written \
+                         completely?"
+                    .into(),
+            });
+        }
         Ok(m) if m.is_file() => {}
         Ok(_) => {
             return Err(Error::InvalidArgument(format!(
