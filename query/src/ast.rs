@@ -42,7 +42,8 @@ pub enum ReeldbStatement {
     ShowModels,
     /// `INGEST FRAMES | VIDEO | TRANSCRIPT | EMBEDDINGS FROM 'path' [WITH (...)]`
     Ingest(Ingest),
-    /// `CLUSTER table ON column USING method [(...)] [PARTITION BY column] INTO column`
+    /// `CLUSTER table ON column USING method [(...)] [PARTITION BY column] INTO column
+    /// [KEEP LABELS]`
     Cluster(ClusterInto),
     /// `DETECT FACES IN frames USING detector [, encoder] INTO faces [WITH (...)]`
     DetectFaces(DetectFaces),
@@ -124,6 +125,9 @@ pub struct ClusterInto {
     pub partition: Option<String>,
     /// The column the labels go into (added, or replaced if it exists).
     pub into: String,
+    /// `KEEP LABELS`: each new cluster takes the label already in `into` that most of its
+    /// rows have, so that names given to labels survive re-clustering.
+    pub keep_labels: bool,
 }
 
 /// `DETECT FACES IN frames USING detector [, encoder] INTO faces [WITH (...)]`
@@ -285,7 +289,11 @@ impl fmt::Display for ReeldbStatement {
                 if let Some(partition) = &cluster.partition {
                     write!(f, " PARTITION BY {}", identifier(partition))?;
                 }
-                write!(f, " INTO {}", identifier(&cluster.into))
+                write!(f, " INTO {}", identifier(&cluster.into))?;
+                if cluster.keep_labels {
+                    f.write_str(" KEEP LABELS")?;
+                }
+                Ok(())
             }
             ReeldbStatement::DetectFaces(detect) => {
                 write!(

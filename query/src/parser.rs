@@ -220,6 +220,7 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
                 options: Vec::new(),
                 partition: None,
                 into: String::new(),
+                keep_labels: false,
             };
             for part in pair.into_inner() {
                 match part.as_rule() {
@@ -232,6 +233,7 @@ fn build(pair: Pair<'_, Rule>) -> Result<ReeldbStatement> {
                     Rule::into_column => {
                         cluster.into = part.into_inner().last().map(table_name).unwrap_or_default()
                     }
+                    Rule::keep_labels => cluster.keep_labels = true,
                     _ => {}
                 }
             }
@@ -414,6 +416,7 @@ mod tests {
             "INGEST EMBEDDINGS FROM 'x.embeds.json' WITH (column = 'vertex')",
             "CLUSTER frames ON clip USING hdbscan WITH (min_cluster_size = 3, selection = 'leaf') PARTITION BY video INTO topic",
             "CLUSTER faces ON encoding USING dbscan WITH (eps = 0.4) INTO person",
+            "CLUSTER faces ON encoding USING dbscan WITH (eps = 0.4) PARTITION BY video INTO person KEEP LABELS",
             "DETECT FACES IN frames USING yunet INTO faces",
             "DETECT FACES IN \"Frames\" USING yunet, mobilefacenet INTO faces WITH (root = '/data/frames', commit_every = 64)",
         ] {

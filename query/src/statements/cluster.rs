@@ -9,7 +9,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use arrow::array::{Array, AsArray, RecordBatch, UInt64Array};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use arrow::array::{Array, AsArray, Int64Array, RecordBatch, UInt64Array};
 use arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::execution::SendableRecordBatchStream;
@@ -30,6 +32,12 @@ use crate::table::ReeldbTable;
 
 /// The column that keeps the rows' order while they are clustered.
 const ROW_COLUMN: &str = "__reeldb_row";
+
+/// The new labels while they are matched with the old (`KEEP LABELS`).
+const NEW_LABEL_COLUMN: &str = "__reeldb_new_label";
+
+/// The partition, as text, while labels are matched.
+const PARTITION_COLUMN: &str = "__reeldb_partition";
 
 /// What a `CLUSTER` statement did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +132,15 @@ pub(crate) async fn cluster_into(
         )));
     }
 
+    let keeps_labels = statement.keep_labels;
+    if keeps_labels && old_schema.field_with_name(&statement.into).is_err() {
+        return Err(Error::InvalidArgument(format!(
+            "CLUSTER ... KEEP LABELS: table '{}' has no column '{}' whose labels could be kept; \
+             run the statement without KEEP LABELS first",
+            statement.table, statement.into
+        )));
+    }
+
     // The new layout: the old columns, the label column replaced in place or added last.
     let label_field = Field::new(&statement.into, DataType::Int64, true);
     let mut fields: Vec<Field> = old_schema
@@ -146,16 +163,9 @@ pub(crate) async fn cluster_into(
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
     ctx.register_udwf(cluster_udwf().as_ref().clone());
     let table = Arc::new(ReeldbTable::new(Arc::clone(txn.base()), &statement.table)?);
-    let column = |name: &str| Expr::Column(Column::new_unqualified(name));
-    let mut args = vec![column(&statement.column), lit(statement.method.clone())];
-    args.extend(
-        pairs
-            .iter()
-            .map(|(name, value)| lit(format!("{name}={}", scalar_text(value)))),
-    );
     let partition_by: Vec<Expr> = statement.partition.iter().map(|p| column(p)).collect();
     let labels = cluster_udwf()
-        .call(args)
+        .call(cluster_args(statement, &pairs))
         .partition_by(partition_by)
         .build()?
         .alias(&statement.into);
@@ -178,6 +188,35 @@ pub(crate) async fn cluster_into(
         .sort(vec![SortExpr::new(column(ROW_COLUMN), true, false)])?
         .select(kept)?;
     let stream = frame.execute_stream().await?;
+    // KEEP LABELS: the clustering runs once more first, on the label columns only, to match
+    // the new clusters with the old labels (it gives the same labels both times: results
+    // depend only on the vectors and the parameters).
+    let kept_labels = if keeps_labels {
+        let matching = ctx
+            .read_table(Arc::new(ReeldbTable::new(
+                Arc::clone(txn.base()),
+                &statement.table,
+            )?))?
+            .window(vec![
+                cluster_udwf()
+                    .call(cluster_args(statement, &pairs))
+                    .partition_by(statement.partition.iter().map(|p| column(p)).collect())
+                    .build()?
+                    .alias(NEW_LABEL_COLUMN),
+            ])?
+            .select(vec![
+                match &statement.partition {
+                    Some(p) => column(p),
+                    None => lit(ScalarValue::Utf8(None)),
+                }
+                .alias(PARTITION_COLUMN),
+                column(&statement.into),
+                column(NEW_LABEL_COLUMN),
+            ])?;
+        Some(LabelMatching::from_batches(&matching.collect().await?)?)
+    } else {
+        None
+    };
 
     // Counts clusters and noise as the rows go by.
     let noise = Arc::new(AtomicU64::new(0));
@@ -190,11 +229,28 @@ pub(crate) async fn cluster_into(
     let (noise_tally, cluster_tally) = (Arc::clone(&noise), Arc::clone(&clusters));
     let schema = stream.schema();
     let counted = stream.map(move |batch| {
-        let batch = batch?;
-        let labels = batch.column(label_index).as_primitive::<Int64Type>();
+        let mut batch = batch?;
         let partitions = partition_index
             .map(|i| arrow::compute::cast(batch.column(i), &DataType::Utf8))
             .transpose()?;
+        if let Some(matching) = &kept_labels {
+            let labels = batch.column(label_index).as_primitive::<Int64Type>();
+            let kept: Int64Array = (0..labels.len())
+                .map(|row| {
+                    labels.is_valid(row).then(|| {
+                        let partition = partitions
+                            .as_ref()
+                            .filter(|p| p.is_valid(row))
+                            .map(|p| p.as_string::<i32>().value(row));
+                        matching.label(partition, labels.value(row))
+                    })
+                })
+                .collect();
+            let mut columns = batch.columns().to_vec();
+            columns[label_index] = Arc::new(kept);
+            batch = RecordBatch::try_new(batch.schema(), columns)?;
+        }
+        let labels = batch.column(label_index).as_primitive::<Int64Type>();
         let mut seen = cluster_tally.lock().unwrap_or_else(|p| p.into_inner());
         for row in 0..labels.len() {
             if labels.is_null(row) {
@@ -235,6 +291,105 @@ pub(crate) async fn cluster_into(
         noise: noise.load(Ordering::Relaxed),
     };
     batch_stream(report.to_batch()?)
+}
+
+fn column(name: &str) -> Expr {
+    Expr::Column(Column::new_unqualified(name))
+}
+
+/// The arguments of `cluster(column, method, 'name=value', ...)` for `statement`.
+fn cluster_args(statement: &ClusterInto, pairs: &[(String, ScalarValue)]) -> Vec<Expr> {
+    let mut args = vec![column(&statement.column), lit(statement.method.clone())];
+    args.extend(
+        pairs
+            .iter()
+            .map(|(name, value)| lit(format!("{name}={}", scalar_text(value)))),
+    );
+    args
+}
+
+/// The new cluster labels matched with the old ones, per partition, for `KEEP LABELS`.
+///
+/// Pairs of (new cluster, old label) are taken by how many rows they share, most first (ties:
+/// the smaller new, then old label): each new cluster takes the old label it shares most rows
+/// with that no larger overlap took. A new cluster with no old label left gets the next number
+/// above the partition's largest old label, in the order of the new labels. Noise stays noise.
+#[derive(Debug, Default)]
+struct LabelMatching {
+    labels: HashMap<(Option<String>, i64), i64>,
+}
+
+impl LabelMatching {
+    /// From batches of (partition as text, old label, new label).
+    fn from_batches(batches: &[RecordBatch]) -> Result<Self> {
+        type Overlaps = BTreeMap<(i64, i64), u64>;
+        let mut partitions: HashMap<Option<String>, (Overlaps, BTreeSet<i64>, i64)> =
+            HashMap::new();
+        for batch in batches {
+            let partition = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+            let partition = partition.as_string::<i32>();
+            let old = arrow::compute::cast(batch.column(1), &DataType::Int64)?;
+            let old = old.as_primitive::<Int64Type>();
+            let new = batch.column(2).as_primitive::<Int64Type>();
+            for row in 0..batch.num_rows() {
+                let key = partition
+                    .is_valid(row)
+                    .then(|| partition.value(row).to_string());
+                let (overlaps, clusters, largest) = partitions
+                    .entry(key)
+                    .or_insert_with(|| (BTreeMap::new(), BTreeSet::new(), -1));
+                let old = old
+                    .is_valid(row)
+                    .then(|| old.value(row))
+                    .filter(|l| *l >= 0);
+                if let Some(old) = old {
+                    *largest = (*largest).max(old);
+                }
+                let Some(new) = new
+                    .is_valid(row)
+                    .then(|| new.value(row))
+                    .filter(|l| *l >= 0)
+                else {
+                    continue;
+                };
+                clusters.insert(new);
+                if let Some(old) = old {
+                    *overlaps.entry((new, old)).or_default() += 1;
+                }
+            }
+        }
+        let mut labels = HashMap::new();
+        for (partition, (overlaps, clusters, largest)) in partitions {
+            let mut pairs: Vec<((i64, i64), u64)> = overlaps.into_iter().collect();
+            pairs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let mut taken = BTreeSet::new();
+            for ((new, old), _) in pairs {
+                let key = (partition.clone(), new);
+                if !labels.contains_key(&key) && taken.insert(old) {
+                    labels.insert(key, old);
+                }
+            }
+            let mut next = largest + 1;
+            for new in clusters {
+                labels.entry((partition.clone(), new)).or_insert_with(|| {
+                    next += 1;
+                    next - 1
+                });
+            }
+        }
+        Ok(LabelMatching { labels })
+    }
+
+    /// The label a row of `partition` in new cluster `new` gets (noise stays as it is).
+    fn label(&self, partition: Option<&str>, new: i64) -> i64 {
+        if new < 0 {
+            return new;
+        }
+        self.labels
+            .get(&(partition.map(str::to_string), new))
+            .copied()
+            .unwrap_or(new)
+    }
 }
 
 fn option_scalar(value: &OptionValue) -> ScalarValue {
