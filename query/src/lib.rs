@@ -39,6 +39,7 @@ mod catalog;
 pub mod cluster_tables;
 mod error;
 pub mod functions;
+pub mod graph_tables;
 pub mod ingest;
 mod keyword_functions;
 mod parser;

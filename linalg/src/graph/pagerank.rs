@@ -55,7 +55,9 @@ impl Default for PageRankParams {
 }
 
 impl PageRankParams {
-    fn check(&self) -> Result<()> {
+    /// Fails with a message naming the parameter unless every parameter is one
+    /// [`pagerank`] takes ([`pagerank`] checks too; this lets a caller fail early).
+    pub fn check(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.damping) {
             return Err(Error::InvalidArgument(format!(
                 "damping = {} is not a probability; use a damping in [0, 1] (0.85 is usual)",
