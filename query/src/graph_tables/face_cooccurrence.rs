@@ -251,17 +251,33 @@ struct Group {
 }
 
 async fn compute(input: &Input, schema: SchemaRef) -> Result<RecordBatch> {
-    let mut columns = vec![VIDEO_COLUMN, FRAME_COLUMN, input.label.as_str()];
-    columns.extend(input.group.as_deref());
+    // Each column read once (the group may be the video column itself).
+    fn position<'a>(columns: &mut Vec<&'a str>, name: &'a str) -> usize {
+        match columns.iter().position(|c| *c == name) {
+            Some(i) => i,
+            None => {
+                columns.push(name);
+                columns.len() - 1
+            }
+        }
+    }
+    let mut columns: Vec<&str> = Vec::new();
+    let video_at = position(&mut columns, VIDEO_COLUMN);
+    let frame_at = position(&mut columns, FRAME_COLUMN);
+    let label_at = position(&mut columns, &input.label);
+    let group_at = input
+        .group
+        .as_deref()
+        .map(|group| position(&mut columns, group));
     let batches = read_columns(&input.table, &columns).await?;
     // Groups keyed by their value as text; `None` (no group column) is one group.
     let mut groups: BTreeMap<Option<String>, Group> = BTreeMap::new();
     for batch in &batches {
-        let videos = cast(batch.column(0), &DataType::Utf8)?;
-        let frames = cast(batch.column(1), &DataType::Int64)?;
-        let labels = cast(batch.column(2), &DataType::Int64)?;
-        let group_keys = match input.group {
-            Some(_) => Some(cast(batch.column(3), &DataType::Utf8)?),
+        let videos = cast(batch.column(video_at), &DataType::Utf8)?;
+        let frames = cast(batch.column(frame_at), &DataType::Int64)?;
+        let labels = cast(batch.column(label_at), &DataType::Int64)?;
+        let group_keys = match group_at {
+            Some(at) => Some(cast(batch.column(at), &DataType::Utf8)?),
             None => None,
         };
         let (videos, frames, labels) = (
@@ -279,8 +295,8 @@ async fn compute(input: &Input, schema: SchemaRef) -> Result<RecordBatch> {
                 None => None,
             };
             let group = groups.entry(key).or_default();
-            if group.value.is_none() && input.group.is_some() {
-                group.value = Some(ScalarValue::try_from_array(batch.column(3), row)?);
+            if let (None, Some(at)) = (&group.value, group_at) {
+                group.value = Some(ScalarValue::try_from_array(batch.column(at), row)?);
             }
             group
                 .videos
