@@ -5,6 +5,7 @@ mod integration {
     mod crash;
     mod faces;
     mod function_docs;
+    mod gephi;
     mod graph;
     mod ingest;
     mod library;

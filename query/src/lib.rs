@@ -38,6 +38,7 @@ mod ast;
 mod catalog;
 pub mod cluster_tables;
 mod error;
+pub mod export;
 pub mod functions;
 pub mod graph_tables;
 pub mod ingest;
