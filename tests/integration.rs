@@ -6,6 +6,8 @@ mod integration {
     mod face_scan;
     mod faces;
     mod function_docs;
+    mod gephi;
+    mod graph;
     mod ingest;
     mod library;
     mod models;

@@ -270,6 +270,27 @@ fn check_marker(marker: &Path, content: &str) -> Result<()> {
     Ok(())
 }
 
+/// The database directory that `path` (a file or directory some command is about to write)
+/// is or lies in, if any: the nearest directory above it that holds a database's marker
+/// file. Unlike [`Database::check_outside`] it needs no open database, so a writer that is
+/// given only a path can refuse every database, not just one. Links and `..` are resolved as
+/// there.
+pub fn database_containing(path: &Path) -> Result<Option<PathBuf>> {
+    let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+    for resolved in [
+        resolve_existing_prefix(&absolute),
+        resolve_existing_prefix(&lexically_normal(&absolute)),
+    ] {
+        if let Some(root) = resolved
+            .ancestors()
+            .find(|dir| dir.join(MARKER_FILE).is_file())
+        {
+            return Ok(Some(root.to_path_buf()));
+        }
+    }
+    Ok(None)
+}
+
 /// `absolute` with its longest existing prefix canonicalised (links and `..` resolved); the
 /// rest, which does not exist yet, is appended as written.
 fn resolve_existing_prefix(absolute: &Path) -> PathBuf {

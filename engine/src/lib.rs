@@ -62,7 +62,7 @@ pub use conform::conform_batch;
 #[cfg(feature = "crash-points")]
 pub use crash::set_crash_hook;
 pub use data_file::{read_data_file, writer_properties};
-pub use database::{Database, DatabaseBuilder, DatabaseOptions};
+pub use database::{Database, DatabaseBuilder, DatabaseOptions, database_containing};
 pub use error::{Error, Result};
 pub use index::IndexSpec;
 pub use index::hnsw::{SEQUENTIAL_BUILD_BELOW, VectorIndex};

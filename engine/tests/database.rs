@@ -469,3 +469,38 @@ fn a_file_to_write_inside_the_database_directory_is_refused() {
         assert!(db.check_outside(&link.join("manifests/x")).is_err());
     }
 }
+
+#[test]
+fn the_database_a_path_lies_in_is_found_without_opening_it() {
+    let (dir, db) = new_db();
+    let root = std::fs::canonicalize(db.path()).unwrap();
+    drop(db);
+    for inside in [
+        root.clone(),
+        root.join("graph/out"),
+        root.join("manifests"),
+        dir.path().join("elsewhere/../test.reeldb/new/dir"),
+    ] {
+        assert_eq!(
+            reeldb_engine::database_containing(&inside).unwrap(),
+            Some(root.clone()),
+            "{inside:?}"
+        );
+    }
+    for outside in [dir.path().join("graph"), dir.path().join("test.reeldb.out")] {
+        assert_eq!(
+            reeldb_engine::database_containing(&outside).unwrap(),
+            None,
+            "{outside:?}"
+        );
+    }
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&root, &link).unwrap();
+        assert_eq!(
+            reeldb_engine::database_containing(&link.join("x")).unwrap(),
+            Some(root)
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! reeldb's vector maths: the distance kernels, exact nearest neighbours, clustering and 2-D
-//! projections, over vectors held in memory.
+//! projections, over vectors held in memory; and the graphs of identities built from the
+//! clusters (co-occurrence across frames, PageRank).
 //!
 //! Everything here is pure computation on `f32` slices: no files, no Arrow, no SQL. The
 //! storage engine uses the kernels for its scans and indexes; the SQL functions (`cluster()`,
@@ -37,6 +38,7 @@
 pub mod cluster;
 pub mod distance;
 mod error;
+pub mod graph;
 pub mod neighbours;
 pub mod points;
 pub mod projection;

@@ -2,7 +2,7 @@
 //!
 //! The scalar, aggregate and window functions come from `reeldb-udf`
 //! ([`reeldb_udf::register_all`]); the table functions (`knn()`, `choose_k()`,
-//! `cluster_similarity()`) are defined in this crate, because they read the statement's
+//! `cluster_similarity()`, `face_cooccurrence()`, `pagerank()`) are defined in this crate, because they read the statement's
 //! snapshot from the session's catalog. [`register_all`] registers both, and
 //! [`all_functions`] lists them with their documentation, from which [`docs`] renders
 //! `docs/sql-functions.md`.
@@ -18,6 +18,7 @@ use reeldb_udf::ModelRegistry;
 use reeldb_udf::analysis::params::ParamSpec;
 
 use crate::cluster_tables::{ChooseKFunction, ClusterSimilarityFunction};
+use crate::graph_tables::{FaceCooccurrenceFunction, PageRankFunction};
 use crate::vector_search::KnnFunction;
 
 /// A table function with its SQL name and user docs, which DataFusion 55's
@@ -59,6 +60,8 @@ pub fn all_table_functions(
         Arc::new(ChooseKFunction::new(Arc::clone(catalog))),
         Arc::new(ClusterSimilarityFunction::new(Arc::clone(catalog))),
         Arc::new(KnnFunction::new(Arc::clone(catalog), cache_vector_files)),
+        Arc::new(FaceCooccurrenceFunction::new(Arc::clone(catalog))),
+        Arc::new(PageRankFunction::new(Arc::clone(catalog))),
     ]
 }
 

@@ -12,7 +12,10 @@
 //!   `'name=value'` text (see `reeldb_udf::analysis::params`). So in a call of `cluster` or
 //!   `project`, an argument `perplexity => 30` becomes `'perplexity=30'`, and
 //!   `metric => 'cosine'` becomes `'metric=cosine'`; the function then checks the value
-//!   against the parameter as usual.
+//!   against the parameter as usual. The graph table functions (`face_cooccurrence`,
+//!   `pagerank`) take their parameters the same way, so their calls are rewritten too:
+//!   `window => 2` (a keyword, which DataFusion would not take as an argument name) becomes
+//!   `'window=2'`.
 
 use std::borrow::Cow;
 
@@ -22,8 +25,9 @@ use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer};
 /// Function names that are also keywords of the SQL dialect.
 const KEYWORD_FUNCTIONS: &[&str] = &["cluster"];
 
-/// Window functions whose named arguments become `'name=value'` texts.
-const NAMED_ARGUMENT_FUNCTIONS: &[&str] = &["cluster", "project"];
+/// Functions whose named arguments become `'name=value'` texts: the window functions, which
+/// DataFusion refuses them in, and the graph table functions, which read them as text.
+const NAMED_ARGUMENT_FUNCTIONS: &[&str] = &["cluster", "project", "face_cooccurrence", "pagerank"];
 
 /// `sql` with every unquoted call of a [`KEYWORD_FUNCTIONS`] name quoted and the named
 /// arguments of [`NAMED_ARGUMENT_FUNCTIONS`] calls in reeldb's text form; `sql` itself when
@@ -207,6 +211,19 @@ mod tests {
                 "SELECT project(v, 'tsne', perplexity => (10 * 3), x => 'it''s') OVER ()"
             ),
             "SELECT project(v, 'tsne', 'perplexity=(10 * 3)', 'x=it''s') OVER ()"
+        );
+        // The graph table functions, whose parameter names may be keywords.
+        assert_eq!(
+            rewrite_calls(
+                "SELECT * FROM face_cooccurrence('faces', 'person', window => 2, group => 'video')"
+            ),
+            "SELECT * FROM face_cooccurrence('faces', 'person', 'window=2', 'group=video')"
+        );
+        assert_eq!(
+            rewrite_calls(
+                "SELECT * FROM pagerank('e', 's', 't', tolerance => 1e-9, directed => false)"
+            ),
+            "SELECT * FROM pagerank('e', 's', 't', 'tolerance=1e-9', 'directed=false')"
         );
         // Nested calls and other functions are left alone.
         for sql in [

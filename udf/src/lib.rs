@@ -74,9 +74,23 @@ pub const DOC_SECTION_ANALYSIS: DocSection = DocSection {
     description: Some("Cluster vectors, project them to 2-D maps, and measure clusterings."),
 };
 
+/// The documentation section of the graph functions.
+pub const DOC_SECTION_GRAPH: DocSection = DocSection {
+    include: true,
+    label: "Graph Functions",
+    description: Some(
+        "Build the graph of which identities appear together across frames, and rank its nodes.",
+    ),
+};
+
 /// The documentation sections of reeldb's functions, in the order the reference shows them.
 pub fn doc_sections() -> Vec<DocSection> {
-    vec![DOC_SECTION_VECTOR, DOC_SECTION_MODEL, DOC_SECTION_ANALYSIS]
+    vec![
+        DOC_SECTION_VECTOR,
+        DOC_SECTION_MODEL,
+        DOC_SECTION_ANALYSIS,
+        DOC_SECTION_GRAPH,
+    ]
 }
 
 /// Every window function reeldb adds to SQL.

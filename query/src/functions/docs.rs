@@ -13,7 +13,7 @@ use datafusion::logical_expr::DocSection;
 use super::{FunctionEntry, capitalised, function_entries};
 use crate::error::{Error, Result};
 
-/// The statements that make the table the examples read.
+/// The statements that make the tables the examples read.
 pub const EXAMPLE_DATABASE: &str = "\
 CREATE TABLE frames (id BIGINT, video TEXT, embedding VECTOR(2), topic BIGINT, editor_topic TEXT);
 INSERT INTO frames VALUES
@@ -28,7 +28,15 @@ INSERT INTO frames VALUES
     (9, 'sport', [0.8, 0.1], 0, 'weather'),
     (10, 'sport', [0.1, 1.0], 1, 'sport'),
     (11, 'sport', [0.0, 0.9], 1, 'sport'),
-    (12, 'sport', [0.1, 0.8], 1, 'sport');";
+    (12, 'sport', [0.1, 0.8], 1, 'sport');
+CREATE TABLE faces (video TEXT, frame BIGINT, person BIGINT);
+INSERT INTO faces VALUES
+    ('news', 0, 0), ('news', 0, 1), ('news', 1, 0), ('news', 1, 1),
+    ('news', 2, 1), ('news', 2, 2), ('news', 3, 2), ('news', 3, -1);
+CREATE TABLE edges (source TEXT, target TEXT, weight DOUBLE);
+INSERT INTO edges VALUES
+    ('anchor', 'guest', 3.0), ('guest', 'anchor', 1.0), ('guest', 'expert', 1.0),
+    ('expert', 'anchor', 2.0);";
 
 /// The functions whose examples need a model that [`EXAMPLE_DATABASE`] does not hold (a CLIP
 /// model, a face detector): their results show the shape of the answer, not a checked one.
@@ -85,7 +93,7 @@ The functions reeldb adds to DataFusion's SQL, generated from each function's ow
 documentation. DataFusion's built-in functions are in its
 [SQL reference](https://datafusion.apache.org/user-guide/sql/index.html).
 
-The examples read the table below, and `photos/` is the `images/` folder of the test
+The examples read the tables below, and `photos/` is the `images/` folder of the test
 fixtures. The test suite runs every example and checks its result, except the examples of
 {model_examples}: they need a model that the example database does not hold.
 
