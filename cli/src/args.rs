@@ -97,11 +97,51 @@ pub enum Command {
         #[arg(long)]
         ffmpeg: Option<PathBuf>,
     },
+    /// Write files for other programs: `gephi`, the graph of who appears with whom.
+    Export {
+        /// The database directory.
+        database: PathBuf,
+        /// What to write.
+        #[command(subcommand)]
+        what: ExportKind,
+    },
     /// Add, list and remove the models a database stores.
     Model {
         /// What to do.
         #[command(subcommand)]
         action: ModelAction,
+    },
+}
+
+/// `reeldb export DATABASE ...`
+#[derive(Debug, Subcommand)]
+pub enum ExportKind {
+    /// The face co-occurrence graph for Gephi (seed 002): nodes.csv (Id, Label, Size =
+    /// PageRank, Image = the identity's largest crop), edges.csv (Source, Target, Type,
+    /// Weight, Frames), graph.gexf (GEXF 1.3) and crops/, written atomically into --out.
+    Gephi {
+        /// The faces table (DETECT FACES ... INTO faces).
+        #[arg(long, default_value = "faces")]
+        faces: String,
+        /// Its identity column (CLUSTER faces ... INTO person).
+        #[arg(long, default_value = "person")]
+        label: String,
+        /// The directory to write (created if absent; not inside a database).
+        #[arg(long)]
+        out: PathBuf,
+        /// Link faces to those of this many frames back (the seed: 1).
+        #[arg(long, default_value_t = 1)]
+        window: u64,
+        /// Drop pairs seen in fewer frames than this (the seed: 2).
+        #[arg(long, default_value_t = 2)]
+        min_weight: u64,
+        /// The column identities were clustered apart by (PARTITION BY video): nodes are then
+        /// VIDEO/LABEL.
+        #[arg(long)]
+        group: Option<String>,
+        /// Keep the seed's edge direction (this frame's face to the previous frame's).
+        #[arg(long)]
+        directed: bool,
     },
 }
 

@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod export;
 mod faces;
 mod ingest;
 mod model_pull;
@@ -75,6 +76,9 @@ fn run() -> Result<ExitCode> {
             options.source = SourcePreference::Thumbnail;
         }
         return faces::faces(&open(&database, false)?, &options);
+    }
+    if let Some(Command::Export { database, what }) = args.command {
+        return export::export(&open(&database, false)?, what);
     }
     if let Some(Command::Demo { files, db }) = args.command {
         return ingest::demo(&open(&db, false)?, &files, &db);

@@ -682,3 +682,123 @@ fn faces_subcommand_scans_frames_and_a_rerun_skips_them() {
         text(&out.stderr)
     );
 }
+
+/// Seed 002 from the command line on the fixture video: ingest, `reeldb faces`, CLUSTER, then
+/// `reeldb export ... gephi`: the files are there, read back, and the nodes' images are the
+/// crops written beside them.
+#[test]
+fn export_gephi_writes_the_face_graph_of_a_broadcast() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");
+    let face = |file: &str| {
+        fixtures
+            .join("models/face")
+            .join(file)
+            .display()
+            .to_string()
+    };
+    let video = fixtures.join("video/white-house-event.mp4");
+    let setup = format!(
+        "CREATE MODEL yunet FROM '{}';\nCREATE MODEL mobilefacenet FROM '{}' WITH (layout = \
+         'face-encoder');\nINGEST VIDEO FROM '{}' WITH (every = '0.5s');\n",
+        face("yunet_s_dynamic.onnx"),
+        face("mobilefacenet_foamliu.onnx"),
+        video.display()
+    );
+    let out = reeldb(&["news.reeldb"], &setup, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let root = fixtures.join("video").display().to_string();
+    let scan = [
+        "faces",
+        "news.reeldb",
+        "--encoder",
+        "mobilefacenet",
+        "--root",
+        &root,
+    ];
+    let out = reeldb(&scan, "", dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cluster = "CLUSTER faces ON encoding USING dbscan (eps = 0.6, min_samples = 1, \
+                   metric = 'euclidean') PARTITION BY video INTO person;\n";
+    let out = reeldb(&["news.reeldb"], cluster, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let export = [
+        "export",
+        "news.reeldb",
+        "gephi",
+        "--out",
+        "graph",
+        "--group",
+        "video",
+    ];
+    let out = reeldb(&export, "", dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let graph = dir.path().join("graph");
+    let nodes = std::fs::read_to_string(graph.join("nodes.csv")).unwrap();
+    let edges = std::fs::read_to_string(graph.join("edges.csv")).unwrap();
+    assert!(nodes.starts_with("Id,Label,Size,Image\n"), "{nodes}");
+    assert!(
+        edges.starts_with("Source,Target,Type,Weight,Frames\n"),
+        "{edges}"
+    );
+    let node_rows: Vec<Vec<&str>> = nodes
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert!(node_rows.len() >= 2, "{nodes}");
+    let mut total = 0.0;
+    for row in &node_rows {
+        // Ids name the video: labels were clustered per video.
+        assert!(row[0].starts_with("white-house-event/"), "{row:?}");
+        total += row[2].parse::<f64>().unwrap();
+        let crop = std::fs::read(graph.join(row[3])).unwrap();
+        assert_eq!(&crop[..2], [0xff, 0xd8], "{row:?} is not a JPEG");
+    }
+    assert!((total - 1.0).abs() < 1e-9, "PageRanks sum to {total}");
+    let edge_rows: Vec<Vec<&str>> = edges
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert!(!edge_rows.is_empty(), "{edges}");
+    assert!(edge_rows.iter().all(|r| r[2] == "Undirected"), "{edges}");
+    assert_eq!(
+        edge_rows[0][3], "1",
+        "the strongest tie has weight 1: {edges}"
+    );
+    let gexf = std::fs::read_to_string(graph.join("graph.gexf")).unwrap();
+    assert!(gexf.contains("http://gexf.net/1.3"), "{gexf}");
+    // Not into the database.
+    let inside = [
+        "export",
+        "news.reeldb",
+        "gephi",
+        "--out",
+        "news.reeldb/graph",
+    ];
+    let out = reeldb(&inside, "", dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("inside the database directory"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A label column that is not there is named.
+    let wrong = [
+        "export",
+        "news.reeldb",
+        "gephi",
+        "--out",
+        "g2",
+        "--label",
+        "nobody",
+    ];
+    let out = reeldb(&wrong, "", dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("nobody"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -4,7 +4,11 @@
 //!
 //! - [`gephi`]: the graph of identities for Gephi (`nodes.csv`, `edges.csv`, `graph.gexf`,
 //!   `crops/`).
+//! - [`face_graph`]: that graph made from a faces table through SQL (`reeldb export ...
+//!   gephi`).
 
+pub mod face_graph;
 pub mod gephi;
 
+pub use face_graph::{FaceGraphOptions, face_graph};
 pub use gephi::{GephiEdge, GephiFiles, GephiGraph, GephiNode, write_gephi};

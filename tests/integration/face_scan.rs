@@ -150,6 +150,19 @@ fn faces_of_a_broadcast_are_found_in_its_frames_and_grouped_into_identities() {
         stable.len() >= 2,
         "identities seen in frames 15 to 18: {stable:?}"
     );
+    // Who appears with whom: audience members seen together in frames 15 to 18 (and each in
+    // the frame before) are linked, as seed 002 links them.
+    let edges = rows(&sql(
+        &db,
+        "SELECT a, b, frames, weight FROM face_cooccurrence('faces', 'person', window => 1, \
+         min_weight => 2, group => 'video')",
+    ));
+    let audience_edge = edges.iter().find(|row| {
+        let (a, b): (i64, i64) = (row[0].parse().unwrap(), row[1].parse().unwrap());
+        stable.contains(&a) && stable.contains(&b)
+    });
+    let edge = audience_edge.unwrap_or_else(|| panic!("no audience edge in {edges:?}"));
+    assert!(edge[2].parse::<u64>().unwrap() >= 4, "{edge:?}");
 }
 
 #[test]
