@@ -158,9 +158,7 @@ pub fn plan_frames(
             .clone();
         match path {
             Some(path) if is_image_file(&frame.file) => {
-                if todo {
-                    plan.files.push((frame, path));
-                }
+                plan.files.extend(todo.then_some((frame, path)));
             }
             // Every frame of a video counts for its gap, done or not.
             Some(path) if frame.ts.is_some() => videos.entry(path).or_default().push(frame),
@@ -237,11 +235,7 @@ fn read_frame_refs(
                 continue;
             }
             frames.push(FrameRef {
-                video: video
-                    .is_valid(row)
-                    .then(|| video.value(row))
-                    .unwrap_or_default()
-                    .to_string(),
+                video: text_or_empty(video, row),
                 frame: frame.is_valid(row).then(|| frame.value(row)),
                 ts: ts.and_then(|ts| ts.is_valid(row).then(|| ts.value(row))),
                 file: file.value(row).to_string(),
@@ -399,11 +393,7 @@ fn decode_thumbnails(
                 continue;
             }
             let key = (
-                video
-                    .is_valid(row)
-                    .then(|| video.value(row))
-                    .unwrap_or_default()
-                    .to_string(),
+                text_or_empty(video, row),
                 file.value(row).to_string(),
                 frame.is_valid(row).then(|| frame.value(row)),
             );
@@ -443,6 +433,15 @@ fn decode_thumbnails(
         }
     }
     Ok(())
+}
+
+/// The text at `row`, or an empty string for NULL (as ingest keys a frame without a video).
+fn text_or_empty(column: &arrow::array::StringArray, row: usize) -> String {
+    if column.is_valid(row) {
+        column.value(row).to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// Full-size pixels per pixel of `image`, for a frame of `size` (1 when unknown).
