@@ -22,11 +22,16 @@
 //!
 //! `models` measures images per second through `embed_image()` with the built-in model and an
 //! ONNX model, against onnxruntime's Python API on the same images (see `models.rs`).
+//!
+//! `faces` measures frames and faces per second through `DETECT FACES` (YuNet and
+//! MobileFaceNet) on a video and on JPEG frames, against onnxruntime's Python API with numpy
+//! alignment on the same frames (see `faces.rs`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ann;
 mod cluster;
+mod faces;
 mod ingest;
 mod models;
 
@@ -289,7 +294,8 @@ fn main() -> std::process::ExitCode {
                  reeldb-bench ann (--base F --query F [--truth F] | --synthetic NxD) [options]\n       \
                  reeldb-bench cluster [--rows N] [--dim D] [--clusters K] [--tsne-rows N] [--methods M,..] [--no-sklearn] [--sql]\n       \
                  reeldb-bench models [--images N] [--dir DIR] [--repeat R] [--python]\n       \
-                 reeldb-bench ingest [--images N] [--dir DIR] [--repeat R]";
+                 reeldb-bench ingest [--images N] [--dir DIR] [--repeat R]\n       \
+                 reeldb-bench faces [--images N] [--dir DIR] [--repeat R] [--python]";
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -306,6 +312,7 @@ fn main() -> std::process::ExitCode {
         Some("cluster") => runtime.block_on(cluster::run(&args[1..])),
         Some("models") => runtime.block_on(models::run(&args[1..])),
         Some("ingest") => runtime.block_on(ingest::run(&args[1..])),
+        Some("faces") => runtime.block_on(faces::run(&args[1..])),
         _ => {
             eprintln!("{usage}");
             return std::process::ExitCode::from(2);

@@ -61,7 +61,8 @@ pub fn parse(args: &[String]) -> Result<ModelOptions, String> {
     Ok(options)
 }
 
-fn fixtures() -> PathBuf {
+/// The shared fixtures directory (`../shared/fixtures` beside the repository).
+pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
 }
 
