@@ -8,7 +8,7 @@
 //!   counted twice. Frames that could not be read are reported and not recorded: a re-run
 //!   tries them again.
 //! - **Bounded memory**: a step holds a few frames (by count and by pixels); decoded frames
-//!   wait in a channel of four; nothing grows with the input but the list of frame keys.
+//!   wait in a channel of one step; nothing grows with the input but the list of frame keys.
 //! - **Overlapped**: images are decoded (and videos by ffmpeg) on their own thread while the
 //!   models run; preparing, aligning and cropping use all cores, each model one batch a step.
 //! - **Full-size coordinates**: boxes and landmarks are in pixels of the frame at its full

@@ -31,8 +31,10 @@ use crate::ingest::frame_table::FrameKey;
 use crate::ingest::table_rows::read_columns;
 use crate::ingest::video_decoder::FrameDecoder;
 
-/// Decoded frames waiting for the detector, at most.
-const QUEUED_FRAMES: usize = 4;
+/// Decoded frames waiting for the detector, at most: a whole step (`FRAMES_PER_STEP`), so
+/// that the next step is decoded while the models run on this one (16 frames of 640 × 360
+/// are 11 MB).
+const QUEUED_FRAMES: usize = 16;
 
 /// How close (seconds) a decoded frame's time must be to a stored one to be that frame.
 const TIME_TOLERANCE: f64 = 1e-3;

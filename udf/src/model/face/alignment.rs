@@ -126,7 +126,8 @@ pub fn crop_box(image: &RgbImage, corners: [f32; 4], width: u32, height: u32) ->
 /// The colour at `(x, y)` between pixel centres; black outside the image.
 fn sample_bilinear(image: &RgbImage, x: f32, y: f32) -> Rgb<u8> {
     let (w, h) = image.dimensions();
-    if !(x >= 0.0 && y >= 0.0 && x <= (w - 1) as f32 && y <= (h - 1) as f32) {
+    // An image without pixels has nothing to sample (and `w - 1` would wrap).
+    if w == 0 || h == 0 || !(x >= 0.0 && y >= 0.0 && x <= (w - 1) as f32 && y <= (h - 1) as f32) {
         return Rgb([0, 0, 0]);
     }
     let (x0, y0) = (x.floor() as u32, y.floor() as u32);
