@@ -613,6 +613,23 @@ INSERT INTO t SELECT value, [CAST(value % 997 AS FLOAT), CAST(value % 991 AS FLO
     );
 }
 
+/// The statements that add the fixtures' YuNet detector and MobileFaceNet encoder.
+fn face_models(fixtures: &Path) -> String {
+    let face = |file: &str| {
+        fixtures
+            .join("models/face")
+            .join(file)
+            .display()
+            .to_string()
+    };
+    format!(
+        "CREATE MODEL yunet FROM '{}';\nCREATE MODEL mobilefacenet FROM '{}' WITH (layout = \
+         'face-encoder');\n",
+        face("yunet_s_dynamic.onnx"),
+        face("mobilefacenet_foamliu.onnx")
+    )
+}
+
 /// `reeldb faces` on frames ingested from photos, with the real YuNet and MobileFaceNet from
 /// the fixtures: faces found and encoded, a re-run skips them, a wrong model exits 2.
 #[test]
@@ -624,19 +641,7 @@ fn faces_subcommand_scans_frames_and_a_rerun_skips_them() {
     for name in ["obama-1.jpg", "biden-1.jpg"] {
         std::fs::copy(fixtures.join("images").join(name), photos.join(name)).unwrap();
     }
-    let face = |file: &str| {
-        fixtures
-            .join("models/face")
-            .join(file)
-            .display()
-            .to_string()
-    };
-    let setup = format!(
-        "CREATE MODEL yunet FROM '{}';\nCREATE MODEL mobilefacenet FROM '{}' WITH (layout = \
-         'face-encoder');\nINGEST FRAMES FROM 'photos';\n",
-        face("yunet_s_dynamic.onnx"),
-        face("mobilefacenet_foamliu.onnx")
-    );
+    let setup = format!("{}INGEST FRAMES FROM 'photos';\n", face_models(&fixtures));
     let out = reeldb(&["news.reeldb"], &setup, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let scan = [
@@ -690,19 +695,10 @@ fn faces_subcommand_scans_frames_and_a_rerun_skips_them() {
 fn export_gephi_writes_the_face_graph_of_a_broadcast() {
     let dir = tempfile::tempdir().unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");
-    let face = |file: &str| {
-        fixtures
-            .join("models/face")
-            .join(file)
-            .display()
-            .to_string()
-    };
     let video = fixtures.join("video/white-house-event.mp4");
     let setup = format!(
-        "CREATE MODEL yunet FROM '{}';\nCREATE MODEL mobilefacenet FROM '{}' WITH (layout = \
-         'face-encoder');\nINGEST VIDEO FROM '{}' WITH (every = '0.5s');\n",
-        face("yunet_s_dynamic.onnx"),
-        face("mobilefacenet_foamliu.onnx"),
+        "{}INGEST VIDEO FROM '{}' WITH (every = '0.5s');\n",
+        face_models(&fixtures),
         video.display()
     );
     let out = reeldb(&["news.reeldb"], &setup, dir.path());

@@ -35,6 +35,7 @@ use self::face_step::scan_step;
 use self::faces_table::{ensure_face_tables, face_batches, scanned_keys};
 use self::frame_source::{Decoded, FrameImage, plan_frames, spawn_decoder};
 use crate::error::{Error, Result};
+use crate::ingest::control::write_report_tail;
 use crate::ingest::{DEFAULT_COMMIT_EVERY, IngestControl, Skipped};
 
 /// Frames looked at in one batch, at most.
@@ -115,16 +116,7 @@ impl fmt::Display for FaceReport {
             self.already_done,
             self.skipped.len()
         )?;
-        if self.interrupted {
-            write!(f, " (interrupted: run the same command again to resume)")?;
-        }
-        for skipped in &self.skipped {
-            write!(f, "\n  skipped {}: {}", skipped.file, skipped.reason)?;
-        }
-        for note in &self.notes {
-            write!(f, "\n  note: {note}")?;
-        }
-        Ok(())
+        write_report_tail(f, &self.skipped, self.interrupted, &self.notes)
     }
 }
 

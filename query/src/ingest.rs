@@ -20,7 +20,7 @@
 //!   committed.
 
 mod alignment;
-mod control;
+pub(crate) mod control;
 mod demo;
 mod embeddings_file;
 mod embeddings_ingest;

@@ -6,15 +6,13 @@
 //! Needs ONNX Runtime and ffmpeg (`scripts/test` installs both).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::PathBuf;
 
 use reeldb::query::faces::{FaceOptions, detect_faces};
-use reeldb::query::ingest::{IngestControl, Progress};
-use reeldb_tests::{fixture_image, fixtures, rows, sql, sql_error};
+use reeldb::query::ingest::IngestControl;
+use reeldb_tests::{cancel_after, fixture_image, fixtures, rows, sql, sql_error};
 
-use super::faces::{database_with_face_models, face_model};
+use super::faces::database_with_face_models;
 
 fn video_dir() -> PathBuf {
     fixtures().join("video")
@@ -192,27 +190,6 @@ fn without_the_originals_the_thumbnails_are_scanned_in_full_frame_coordinates() 
     assert!(err.contains("encoding"), "{err}");
 }
 
-/// Cancels the scan after `after` frames are done, as Ctrl-C does.
-struct CancelAfter {
-    frames: AtomicU64,
-    after: u64,
-    control: std::sync::OnceLock<IngestControl>,
-}
-
-impl Progress for CancelAfter {
-    fn begin(&self, _what: &str, _total: Option<u64>) {}
-    fn advance(&self, count: u64) {
-        if self.frames.fetch_add(count, Ordering::SeqCst) + count >= self.after {
-            self.control
-                .get()
-                .unwrap()
-                .cancel
-                .store(true, Ordering::SeqCst);
-        }
-    }
-    fn end(&self) {}
-}
-
 /// Photos as a frames table: the three Obama portraits and Biden's, as INGEST FRAMES keeps
 /// them (files relative to the directory ingested).
 fn photo_frames(dir: &tempfile::TempDir) -> (reeldb::Database, PathBuf) {
@@ -230,16 +207,7 @@ fn photo_frames(dir: &tempfile::TempDir) -> (reeldb::Database, PathBuf) {
 fn an_interrupted_scan_keeps_its_commits_and_a_rerun_reads_only_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let (db, photos) = photo_frames(&dir);
-    let progress = Arc::new(CancelAfter {
-        frames: AtomicU64::new(0),
-        after: 1,
-        control: std::sync::OnceLock::new(),
-    });
-    let control = IngestControl {
-        progress: Arc::clone(&progress) as Arc<dyn Progress>,
-        ..IngestControl::default()
-    };
-    progress.control.set(control.clone()).unwrap();
+    let control = cancel_after(1);
     let mut options = FaceOptions::new("frames", "yunet", Some("mobilefacenet"), "faces");
     options.root = Some(photos.clone());
     options.commit_every = 1;
@@ -376,7 +344,6 @@ fn detect_faces_refuses_what_it_cannot_scan_by_name() {
     let tables = rows(&sql(&db, "SHOW TABLES"));
     let names: BTreeSet<&str> = tables.iter().map(|r| r[2].as_str()).collect();
     assert!(!names.contains("faces"), "{names:?}");
-    let _ = face_model;
 }
 
 #[test]
@@ -401,5 +368,4 @@ fn an_unreadable_frame_is_reported_and_tried_again_by_the_next_run() {
         &format!("DETECT FACES IN frames USING yunet INTO faces WITH (root = '{root}')"),
     );
     assert_eq!(&again[1..5], ["1", "1", "3", "0"], "{again:?}");
-    let _: &Path = &photos;
 }

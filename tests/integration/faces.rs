@@ -8,7 +8,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Float32Type;
 use reeldb_tests::{fixture_image as image, fixtures, sql, sql_error as error};
 
-pub(super) fn face_model(file: &str) -> String {
+fn face_model(file: &str) -> String {
     fixtures()
         .join("models/face")
         .join(file)

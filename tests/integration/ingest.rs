@@ -7,10 +7,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use reeldb::query::ingest::{FramesOptions, IngestControl, Progress, build_demo, ingest_frames};
-use reeldb_tests::{fixture_image, fixtures, rows, sql, sql_error};
+use reeldb::query::ingest::{FramesOptions, IngestControl, build_demo, ingest_frames};
+use reeldb_tests::{cancel_after, fixture_image, fixtures, rows, sql, sql_error};
 
 const VIDEO: &str = "CNNW_20240101_120000_News";
 
@@ -264,42 +263,12 @@ fn a_pattern_reads_other_naming_schemes() {
     );
 }
 
-/// Cancels the ingest once `after` steps are done, as Ctrl-C does.
-struct CancelAfter {
-    steps: AtomicU64,
-    after: u64,
-    control: std::sync::OnceLock<IngestControl>,
-}
-
-impl Progress for CancelAfter {
-    fn begin(&self, _what: &str, _total: Option<u64>) {}
-    fn advance(&self, _count: u64) {
-        if self.steps.fetch_add(1, Ordering::SeqCst) + 1 == self.after {
-            self.control
-                .get()
-                .unwrap()
-                .cancel
-                .store(true, Ordering::SeqCst);
-        }
-    }
-    fn end(&self) {}
-}
-
 #[test]
 fn an_interrupted_ingest_keeps_its_commits_and_a_rerun_resumes() {
     let root = tempfile::tempdir().unwrap();
     let dir = frames_dir(root.path());
     let db = open(root.path());
-    let progress = Arc::new(CancelAfter {
-        steps: AtomicU64::new(0),
-        after: 2,
-        control: std::sync::OnceLock::new(),
-    });
-    let control = IngestControl {
-        progress: Arc::clone(&progress) as Arc<dyn Progress>,
-        ..IngestControl::default()
-    };
-    progress.control.set(control.clone()).unwrap();
+    let control = cancel_after(2);
     let mut options = FramesOptions {
         interval: Some(4.0),
         ..FramesOptions::default()

@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
 use arrow::array::{Array, RecordBatch};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
@@ -13,6 +16,34 @@ pub fn fixtures() -> PathBuf {
 /// The path of a fixture photo, as SQL text.
 pub fn fixture_image(name: &str) -> String {
     fixtures().join("images").join(name).display().to_string()
+}
+
+/// An ingest control whose cancel flag is set, as Ctrl-C sets it, once its progress has
+/// advanced `advances` times (an ingest and a face scan advance once a step).
+pub fn cancel_after(advances: u64) -> reeldb::query::ingest::IngestControl {
+    struct CancelAfter {
+        advances: AtomicU64,
+        after: u64,
+        cancel: Arc<AtomicBool>,
+    }
+    impl reeldb::query::ingest::Progress for CancelAfter {
+        fn begin(&self, _what: &str, _total: Option<u64>) {}
+        fn advance(&self, _count: u64) {
+            if self.advances.fetch_add(1, Ordering::SeqCst) + 1 == self.after {
+                self.cancel.store(true, Ordering::SeqCst);
+            }
+        }
+        fn end(&self) {}
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    reeldb::query::ingest::IngestControl {
+        progress: Arc::new(CancelAfter {
+            advances: AtomicU64::new(0),
+            after: advances,
+            cancel: Arc::clone(&cancel),
+        }),
+        cancel,
+    }
 }
 
 /// Runs `statement`, panicking with the statement and the error if it fails.

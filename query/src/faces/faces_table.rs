@@ -24,17 +24,17 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, FixedSizeListArray, Float32Array, Float64Array,
-    Int32Array, Int64Array, RecordBatch, StringArray,
+    ArrayRef, BinaryArray, FixedSizeListArray, Float32Array, Float64Array, Int32Array, Int64Array,
+    RecordBatch, StringArray,
 };
-use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use reeldb_engine::vector::{MODEL_METADATA_KEY, vector_item_field, vector_type};
 use reeldb_engine::{Snapshot, WriteTransaction};
 use reeldb_udf::model::face::DetectedFace;
 
 use crate::error::{Error, Result};
-use crate::ingest::frame_table::FrameKey;
-use crate::ingest::table_rows::{ensure_table, read_columns};
+use crate::ingest::frame_table::{FrameKey, existing_frame_keys};
+use crate::ingest::table_rows::ensure_table;
 
 /// The name of the vector column of a faces table.
 pub const ENCODING_COLUMN: &str = "encoding";
@@ -199,32 +199,10 @@ pub fn ensure_face_tables(
     Ok((faces_schema, scanned))
 }
 
-/// The keys of the frames a scan into `faces` has already read (none on a first run).
+/// The keys of the frames a scan into `faces` has already read (none on a first run): they
+/// are keyed as the frames table keys its rows.
 pub fn scanned_keys(snapshot: &Snapshot, faces: &str) -> Result<HashSet<FrameKey>> {
-    let table = scanned_table(faces);
-    let mut keys = HashSet::new();
-    if snapshot.manifest().table(&table).is_none() {
-        return Ok(keys);
-    }
-    let columns = [
-        ("video", DataType::Utf8),
-        ("file", DataType::Utf8),
-        ("frame", DataType::Int64),
-    ];
-    read_columns(snapshot, &table, &columns, |columns| {
-        let video = columns[0].as_string::<i32>();
-        let file = columns[1].as_string::<i32>();
-        let frame = columns[2].as_primitive::<Int64Type>();
-        for row in 0..video.len() {
-            keys.insert((
-                video.value(row).to_string(),
-                file.value(row).to_string(),
-                frame.is_valid(row).then(|| frame.value(row)),
-            ));
-        }
-        Ok(())
-    })?;
-    Ok(keys)
+    existing_frame_keys(snapshot, &scanned_table(faces))
 }
 
 /// The faces batch and the scan's frames batch of `frames`, with the faces' encodings (`dim`

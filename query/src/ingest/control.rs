@@ -107,15 +107,40 @@ impl fmt::Display for IngestReport {
             self.already_in,
             self.skipped.len()
         )?;
-        if self.interrupted {
-            write!(f, " (interrupted: run the same command again to resume)")?;
-        }
-        for skipped in &self.skipped {
-            write!(f, "\n  skipped {}: {}", skipped.file, skipped.reason)?;
-        }
-        for note in &self.notes {
-            write!(f, "\n  note: {note}")?;
-        }
-        Ok(())
+        write_report_tail(f, &self.skipped, self.interrupted, &self.notes)
     }
+}
+
+/// What follows a report's counts when it is printed (ingest's, DETECT FACES'): whether it was
+/// interrupted, then a line per skipped item and per note.
+pub(crate) fn write_report_tail(
+    f: &mut fmt::Formatter<'_>,
+    skipped: &[Skipped],
+    interrupted: bool,
+    notes: &[String],
+) -> fmt::Result {
+    if interrupted {
+        write!(f, " (interrupted: run the same command again to resume)")?;
+    }
+    for skipped in skipped {
+        write!(f, "\n  skipped {}: {}", skipped.file, skipped.reason)?;
+    }
+    for note in notes {
+        write!(f, "\n  note: {note}")?;
+    }
+    Ok(())
+}
+
+/// The `details` text of a statement's report row: a line per skipped item, one if it was
+/// interrupted, then the notes.
+pub(crate) fn report_details(skipped: &[Skipped], interrupted: bool, notes: &[String]) -> String {
+    let mut details: Vec<String> = skipped
+        .iter()
+        .map(|s| format!("skipped {}: {}", s.file, s.reason))
+        .collect();
+    if interrupted {
+        details.push("interrupted: run the statement again to resume".into());
+    }
+    details.extend(notes.iter().cloned());
+    details.join("\n")
 }

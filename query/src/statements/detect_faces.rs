@@ -13,6 +13,7 @@ use super::{StatementContext, batch_stream};
 use crate::ast::DetectFaces;
 use crate::error::{Error, Result};
 use crate::faces::{FaceOptions, FaceReport, SourcePreference, detect_faces};
+use crate::ingest::control::report_details;
 use crate::ingest::{FFMPEG_ENV, IngestControl};
 
 /// The options the statement takes.
@@ -92,15 +93,7 @@ fn report_batch(report: &FaceReport) -> Result<RecordBatch> {
         Field::new("skipped", DataType::UInt64, false),
         Field::new("details", DataType::Utf8, false),
     ]));
-    let mut details: Vec<String> = report
-        .skipped
-        .iter()
-        .map(|s| format!("skipped {}: {}", s.file, s.reason))
-        .collect();
-    if report.interrupted {
-        details.push("interrupted: run the statement again to resume".into());
-    }
-    details.extend(report.notes.iter().cloned());
+    let details = report_details(&report.skipped, report.interrupted, &report.notes);
     let count = |n: u64| -> ArrayRef { Arc::new(UInt64Array::from(vec![n])) };
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(vec![report.table.as_str()])),
@@ -108,7 +101,7 @@ fn report_batch(report: &FaceReport) -> Result<RecordBatch> {
         count(report.faces),
         count(report.already_done),
         count(report.skipped.len() as u64),
-        Arc::new(StringArray::from(vec![details.join("\n")])),
+        Arc::new(StringArray::from(vec![details])),
     ];
     Ok(RecordBatch::try_new(schema, columns)?)
 }

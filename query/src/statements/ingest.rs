@@ -12,6 +12,7 @@ use datafusion::execution::SendableRecordBatchStream;
 use super::{StatementContext, batch_stream};
 use crate::ast::{Ingest, IngestKind, OptionValue};
 use crate::error::{Error, Result};
+use crate::ingest::control::report_details;
 use crate::ingest::{
     Alignment, EmbeddingsOptions, FFMPEG_ENV, FrameTarget, FramesOptions, IngestControl,
     IngestReport, NamingScheme, TranscriptFormat, TranscriptOptions, VideoOptions,
@@ -203,21 +204,13 @@ fn report_batch(report: &IngestReport) -> Result<RecordBatch> {
         Field::new("skipped", DataType::UInt64, false),
         Field::new("details", DataType::Utf8, false),
     ]));
-    let mut details: Vec<String> = report
-        .skipped
-        .iter()
-        .map(|s| format!("skipped {}: {}", s.file, s.reason))
-        .collect();
-    if report.interrupted {
-        details.push("interrupted: run the statement again to resume".into());
-    }
-    details.extend(report.notes.iter().cloned());
+    let details = report_details(&report.skipped, report.interrupted, &report.notes);
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(vec![report.table.as_str()])),
         Arc::new(UInt64Array::from(vec![report.added])),
         Arc::new(UInt64Array::from(vec![report.already_in])),
         Arc::new(UInt64Array::from(vec![report.skipped.len() as u64])),
-        Arc::new(StringArray::from(vec![details.join("\n")])),
+        Arc::new(StringArray::from(vec![details])),
     ];
     Ok(RecordBatch::try_new(schema, columns)?)
 }
