@@ -11,6 +11,7 @@ mod integration {
     mod ingest;
     mod library;
     mod models;
+    mod pictures;
     mod robustness;
     mod vector_recall;
 }

@@ -29,6 +29,7 @@
 
 pub mod analysis;
 pub mod model;
+pub mod picture;
 pub mod scalar;
 pub mod vector_arg;
 
@@ -83,6 +84,17 @@ pub const DOC_SECTION_GRAPH: DocSection = DocSection {
     ),
 };
 
+/// The documentation section of the picture functions.
+pub const DOC_SECTION_PICTURE: DocSection = DocSection {
+    include: true,
+    label: "Picture Functions",
+    description: Some(
+        "Draw rows as pictures, returned as PNG bytes (BLOB): contact sheets, image clouds, \
+         scatter plots, heatmaps and timelines. Row arguments come by position (or by name); \
+         options are constants given by name, `columns => 10`.",
+    ),
+};
+
 /// The documentation sections of reeldb's functions, in the order the reference shows them.
 pub fn doc_sections() -> Vec<DocSection> {
     vec![
@@ -90,6 +102,7 @@ pub fn doc_sections() -> Vec<DocSection> {
         DOC_SECTION_MODEL,
         DOC_SECTION_ANALYSIS,
         DOC_SECTION_GRAPH,
+        DOC_SECTION_PICTURE,
     ]
 }
 
@@ -100,7 +113,9 @@ pub fn all_window_functions() -> Vec<Arc<WindowUDF>> {
 
 /// Every aggregate function reeldb adds to SQL.
 pub fn all_aggregate_functions() -> Vec<Arc<AggregateUDF>> {
-    vec![silhouette_udaf(), purity_udaf(), adjusted_rand_index_udaf()]
+    let mut functions = vec![silhouette_udaf(), purity_udaf(), adjusted_rand_index_udaf()];
+    functions.extend(picture::all_picture_functions());
+    functions
 }
 
 /// Every scalar function reeldb adds to SQL; the model functions find models in `models`.
@@ -111,6 +126,7 @@ pub fn all_functions(models: &Arc<ModelRegistry>) -> Vec<Arc<ScalarUDF>> {
         phash_udf(),
         hamming_udf(),
         top_label_udf(),
+        picture::image_size::image_size_udf(),
         Arc::new(ScalarUDF::new_from_impl(EmbedFunc::new(Arc::clone(models)))),
         Arc::new(ScalarUDF::new_from_impl(EmbedImageFunc::new(Arc::clone(
             models,
