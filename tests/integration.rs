@@ -2,6 +2,7 @@
 
 mod integration {
     mod clustering;
+    mod copy_images;
     mod crash;
     mod face_scan;
     mod faces;

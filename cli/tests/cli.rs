@@ -798,3 +798,60 @@ fn export_gephi_writes_the_face_graph_of_a_broadcast() {
         text(&out.stderr)
     );
 }
+
+/// `COPY ... TO` image files from `reeldb query` and from a script: the demo's thumbnails as
+/// one JPEG per frame with the files as CSV, and a failing COPY that exits 1 and writes
+/// nothing.
+#[test]
+fn copy_to_image_files_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = reeldb(&["demo", "--db", "news.reeldb"], "", dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = reeldb(
+        &[
+            "query",
+            "news.reeldb",
+            "COPY (SELECT video, frame, thumbnail FROM frames ORDER BY video, frame LIMIT 3) \
+             TO 'thumbs/{video}_{frame}.jpg'",
+            "--format",
+            "csv",
+        ],
+        "",
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "file,bytes,converted", "{stdout}");
+    assert_eq!(lines.len(), 4, "{stdout}");
+    for line in &lines[1..] {
+        let [file, bytes, converted] = line.split(',').collect::<Vec<_>>()[..] else {
+            panic!("{line}")
+        };
+        assert!(
+            file.starts_with("thumbs/") && file.ends_with(".jpg"),
+            "{line}"
+        );
+        let written = std::fs::read(dir.path().join(file)).unwrap();
+        assert_eq!(written.len().to_string(), bytes);
+        assert_eq!(converted, "false");
+        assert!(written.starts_with(&[0xFF, 0xD8, 0xFF]), "{file} is a JPEG");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("thumbs"))
+            .unwrap()
+            .count(),
+        3
+    );
+
+    let script = "COPY (SELECT frame, thumbnail FROM frames) TO 'sheet/all.png';\n";
+    let out = reeldb(&["news.reeldb"], script, dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("rows, but 'sheet/all.png' names one file")
+            && stderr.contains("'sheet/all_{frame}.png'"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("sheet").exists());
+}

@@ -5,6 +5,11 @@
 //! limited to characters that are safe in a path component on every platform and can never
 //! climb out of its directory; so does a vector index's (`indexes/<name>-<version>/`). Table names never reach the file system (data files are named
 //! by table id), so they only need to be printable.
+//!
+//! Files that statements write outside the database are named here too: a value from a row
+//! that becomes part of a file name (`COPY (...) TO 'sheets/{cluster}.png'`) is checked by
+//! [`check_file_name_value`], and each file or directory name it ends up in by
+//! [`check_file_name`], so that no value can climb out of the directory the user chose.
 
 use crate::error::{Error, Result};
 use crate::model_store::BUILTIN_MODEL;
@@ -68,6 +73,53 @@ fn check_path_component(name: &str) -> std::result::Result<(), &'static str> {
     Ok(())
 }
 
+/// The most bytes a file or directory name may have: `NAME_MAX` of Linux, macOS and Windows
+/// file systems.
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+
+/// Why `value`, text from a row that a statement puts into a file name the user wrote (the
+/// `{cluster}` of `'sheets/cluster_{cluster}.png'`), cannot be part of one: empty, longer than
+/// [`MAX_FILE_NAME_BYTES`], holding a path separator (`/`, or `\`, Windows' one), `..`
+/// (which climbs out of a directory), or a NUL or other control character. The reason reads
+/// after the value, as in "'../x' holds a path separator".
+pub fn check_file_name_value(value: &str) -> std::result::Result<(), &'static str> {
+    if value.is_empty() {
+        return Err("is empty");
+    }
+    if value.len() > MAX_FILE_NAME_BYTES {
+        return Err("is longer than the 255 bytes of a file name");
+    }
+    if value.contains(['/', '\\']) {
+        return Err("holds a path separator ('/' or '\\')");
+    }
+    if value.contains("..") {
+        return Err("holds '..', which could climb out of the directory");
+    }
+    if value.chars().any(char::is_control) {
+        return Err("holds a NUL or another control character");
+    }
+    Ok(())
+}
+
+/// Why `name`, one component of a path a statement writes after the row's values were put
+/// into it, cannot be a file or directory name: empty, `.` or `..`, longer than
+/// [`MAX_FILE_NAME_BYTES`], or holding a separator or a NUL.
+pub fn check_file_name(name: &str) -> std::result::Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("is empty");
+    }
+    if name == "." || name == ".." {
+        return Err("names the directory itself or its parent, not a file");
+    }
+    if name.len() > MAX_FILE_NAME_BYTES {
+        return Err("is longer than the 255 bytes of a file name");
+    }
+    if name.contains(['/', '\\', '\0']) {
+        return Err("holds a path separator or a NUL");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +147,45 @@ mod tests {
         validate_index_name(BUILTIN_MODEL).unwrap();
         validate_index_name(&"i".repeat(128)).unwrap();
         assert!(validate_index_name(&"i".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn values_that_would_leave_the_chosen_directory_cannot_name_files() {
+        for bad in [
+            "",
+            "../x",
+            "..",
+            "a/b",
+            "a\\b",
+            "x\0y",
+            "a\nb",
+            "wait..what",
+            &"v".repeat(256),
+        ] {
+            assert!(check_file_name_value(bad).is_err(), "{bad:?}");
+        }
+        for good in [
+            "7",
+            "-1",
+            "RUSSIA1_20231017",
+            "caf\u{e9}",
+            "0.5",
+            "a b",
+            ".hidden",
+        ] {
+            check_file_name_value(good).unwrap();
+        }
+        check_file_name_value(&"v".repeat(255)).unwrap();
+    }
+
+    #[test]
+    fn file_names_are_neither_the_directory_nor_its_parent() {
+        for bad in ["", ".", "..", "a/b", "a\\b", "x\0", &"n".repeat(256)] {
+            assert!(check_file_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["sheet.png", "..png", "7.jpg", ".hidden.png"] {
+            check_file_name(good).unwrap();
+        }
     }
 
     #[test]

@@ -108,6 +108,19 @@ pub enum Error {
         cause: std::io::Error,
     },
 
+    /// A row of `COPY (query) TO 'image file'` that cannot become an image file: a NULL or
+    /// unreadable image cell, or a value that cannot be part of a file name.
+    #[error("row {row}{}: {reason}", describe_key(.key))]
+    ImageRow {
+        /// The row's number in the query's result, from 1.
+        row: u64,
+        /// The row's values of the columns the file name is made of, as `(column, value)`,
+        /// text values quoted.
+        key: Vec<(String, String)>,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
+
     /// Bad input that no other variant describes: a value, a file, a table or a column that
     /// does not fit the statement. The message names it and says what would.
     #[error("{0}")]
@@ -142,6 +155,16 @@ impl From<arrow::error::ArrowError> for Error {
     fn from(error: arrow::error::ArrowError) -> Self {
         Error::from(DataFusionError::from(error))
     }
+}
+
+/// A row's key as messages show it after the row number: ` (cluster = 7, video = 'a')`, or
+/// nothing for a row without one.
+pub(crate) fn describe_key(key: &[(String, String)]) -> String {
+    if key.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = key.iter().map(|(n, v)| format!("{n} = {v}")).collect();
+    format!(" ({})", pairs.join(", "))
 }
 
 /// Wraps an engine error for a DataFusion trait method.

@@ -26,6 +26,7 @@ use crate::ingest::{NoProgress, Progress};
 use crate::keyword_functions::rewrite_calls;
 use crate::parser::parse_reeldb_statement;
 use crate::split::split_statements;
+use crate::statements::copy_images::{self, ImageCopy};
 use crate::statements::{
     StatementContext, copy_to, create_table, dml, drop_table, execute_reeldb, unsupported_ddl,
 };
@@ -170,7 +171,15 @@ impl Session {
             return Ok(Attempt::Done(execute_reeldb(&cx, statement).await?));
         }
         let statement = rewrite_calls(statement);
-        let plan = match self.ctx.state().create_logical_plan(&statement).await {
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let parsed = state.sql_to_statement(&statement, &dialect)?;
+        // DataFusion parses `COPY ... TO 'x.png'` but has no writer for images: reeldb runs it.
+        if let Some(copy) = ImageCopy::from_statement(&parsed)? {
+            let cx = self.statement_context(snapshot);
+            return Ok(Attempt::Done(copy_images::copy_images(&cx, copy).await?));
+        }
+        let plan = match state.statement_to_plan(parsed).await {
             Ok(plan) => plan,
             Err(e) => return Err(explain_missing_table(e.into(), snapshot)),
         };

@@ -16,6 +16,7 @@
 //! | `drop_table` | `DROP TABLE` |
 //! | `copy_from` | `COPY table FROM 'file'` |
 //! | `copy_to` | `COPY (query) TO 'file'`, checked and made to fit the format |
+//! | `copy_images` | `COPY (query) TO 'dir/{column}.png'`: image cells as image files |
 //! | `ingest` | `INGEST FRAMES / VIDEO / TRANSCRIPT / EMBEDDINGS` |
 //! | `maintenance` | `VACUUM`, `COMPACT` |
 //! | `vector_index` | `CREATE / DROP VECTOR INDEX`, `SHOW VECTOR INDEXES` |
@@ -25,10 +26,12 @@
 //! | `vector_casts` | (used by `dml`) leaving vector conversion of written rows to the engine |
 //!
 //! Each executor returns the statement's result as a stream: nothing for DDL, a `count` row
-//! for writes (as DataFusion reports them), a report row for maintenance, ingest, CLUSTER and DETECT FACES.
+//! for writes (as DataFusion reports them), a report row for maintenance, ingest, CLUSTER and DETECT FACES,
+//! a row per file for `COPY ... TO` image files.
 
 mod cluster;
 pub(crate) mod copy_from;
+pub(crate) mod copy_images;
 pub(crate) mod copy_to;
 pub(crate) mod create_table;
 mod detect_faces;

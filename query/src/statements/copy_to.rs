@@ -6,6 +6,8 @@
 //! - CSV holds flat text cells, so the rows are flattened as the CLI's `--format csv` does
 //!   (`crate::text_columns`): struct fields become `column.field` columns, lists, vectors,
 //!   maps and binary values become text.
+//!
+//! A target of `.png`, `.jpg` or `.jpeg` never gets here: `copy_images` writes image files.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -31,7 +33,7 @@ pub(crate) fn prepare(db: &Database, copy: CopyTo) -> Result<LogicalPlan> {
 
 /// The file-system path an output URL names, if it names one (`/x.csv`, `x.csv`,
 /// `file:///x.csv`).
-fn local_path(url: &str) -> Option<&str> {
+pub(crate) fn local_path(url: &str) -> Option<&str> {
     match url.split_once("://") {
         None => Some(url),
         Some(("file", path)) => Some(path),
