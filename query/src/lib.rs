@@ -6,7 +6,8 @@
 //! (`grammar.pest`) that sits in front of DataFusion's parser. The session binds the snapshot
 //! a statement runs on and dispatches it to its executor in `statements/`; writes DataFusion
 //! plans (`INSERT`, `DELETE`, `CREATE TABLE`, ...) are carried out there too, in the write
-//! transaction the session began on the version they were planned on.
+//! transaction the session began on the version they were planned on. [`Session::pin`] gives a
+//! [`PinnedSession`] that runs only reads, all on one version.
 //!
 //! ```no_run
 //! # async fn example() -> reeldb_query::Result<()> {
@@ -59,7 +60,7 @@ pub use ast::{CopyFrom, CreateVectorIndex, Ingest, IngestKind, OptionValue, Reel
 pub use catalog::{CATALOG, SCHEMA, SnapshotSchema};
 pub use error::{Error, Result};
 pub use parser::parse_reeldb_statement;
-pub use session::{Session, SessionOptions};
+pub use session::{PinnedSession, Session, SessionOptions};
 pub use split::{ScriptStatement, StatementTracker, ends_statement, split_statements};
 pub use sql_types::{create_table_sql, sql_type_name};
 pub use statements::copy_from::FileFormat;
