@@ -73,6 +73,7 @@ pub use manifest::{
 pub use model_store::{
     BUILTIN_MODEL, BUILTIN_MODEL_DIM, ModelDescription, ModelFiles, check_model_files,
 };
+pub use names::validate_output_file_name;
 pub use snapshot::Snapshot;
 pub use transaction::WriteTransaction;
 pub use vector_file::VectorFile;

@@ -4,7 +4,9 @@
 //! A model's name becomes part of a directory name (`models/<name>-<version>/`), so it is
 //! limited to characters that are safe in a path component on every platform and can never
 //! climb out of its directory; so does a vector index's (`indexes/<name>-<version>/`). Table names never reach the file system (data files are named
-//! by table id), so they only need to be printable.
+//! by table id), so they only need to be printable. Names of files reeldb writes outside a
+//! database for the user (a report's `csv=NAME` results) are one path component by the same
+//! rule, so they stay in the directory they are written to.
 
 use crate::error::{Error, Result};
 use crate::model_store::BUILTIN_MODEL;
@@ -51,6 +53,17 @@ pub(crate) fn validate_index_name(name: &str) -> Result<()> {
     })
 }
 
+/// Checks the name of a file reeldb writes for the user into a directory of its own (a
+/// report's `csv=NAME` or `parquet=NAME` result), so that it can only land in that directory;
+/// `what` says where the name was given, for the message.
+pub fn validate_output_file_name(name: &str, what: &str) -> Result<()> {
+    check_path_component(name).map_err(|reason| {
+        Error::InvalidArgument(format!(
+            "{what}: file name '{name}' {reason}; use letters, digits, '-', '_' and '.'"
+        ))
+    })
+}
+
 /// Why `name` cannot be one component of a path inside the database directory: empty or
 /// long, a character outside `[A-Za-z0-9_.-]` (so no separator, no `..` climbing out, nothing
 /// a file system treats specially), or a leading `.` (hidden files, `.` and `..`).
@@ -86,10 +99,12 @@ mod tests {
         ] {
             assert!(validate_index_name(bad).is_err(), "{bad:?}");
             assert!(validate_model_name(bad).is_err(), "{bad:?}");
+            assert!(validate_output_file_name(bad, "csv=").is_err(), "{bad:?}");
         }
         for good in ["frames_clip", "clip-vit-b32", "v1.2", "A_9"] {
             validate_index_name(good).unwrap();
             validate_model_name(good).unwrap();
+            validate_output_file_name(good, "csv=").unwrap();
         }
         assert!(validate_model_name(BUILTIN_MODEL).is_err());
         validate_index_name(BUILTIN_MODEL).unwrap();
