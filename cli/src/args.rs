@@ -105,6 +105,36 @@ pub enum Command {
         #[command(subcommand)]
         what: ExportKind,
     },
+    /// Run a report: a Markdown file whose ```sql blocks run, all on one version of the
+    /// database (opened read-only), published as one self-contained HTML page with its
+    /// tables and images, plus the CSV and Parquet files its blocks ask for
+    /// (docs/reports.md). Exit codes: 0 published, 1 a statement failed or the report is
+    /// malformed (nothing published), 2 usage (arguments, parameters, --out).
+    Report {
+        /// The database directory.
+        database: PathBuf,
+        /// The report file (Markdown: nightly.report.md).
+        report: PathBuf,
+        /// The directory to publish, whole or not at all (default: the report's name without
+        /// .report.md, in the current directory). Not inside a database.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// A parameter: `$NAME` in the report's SQL becomes the string literal 'VALUE'
+        /// (`$NAME::int` for a number), `{{NAME}}` in its text becomes VALUE; may be
+        /// repeated.
+        #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Replace the report already at --out (only a directory reeldb report wrote).
+        #[arg(long)]
+        replace: bool,
+        /// Also write every result as NN-<heading>.csv beside the page.
+        #[arg(long)]
+        csv: bool,
+        /// Print each statement to standard error as it starts, even when standard error is
+        /// not a terminal (where it is, they are printed anyway).
+        #[arg(long)]
+        progress: bool,
+    },
     /// Add, list and remove the models a database stores.
     Model {
         /// What to do.

@@ -1,7 +1,8 @@
 //! The `reeldb` command: the SQL shell, scripts, and one-shot queries.
 //!
-//! Exit codes: 0 success (also when standard output is closed early), 1 a statement failed,
-//! 2 a usage or I/O error (including a database that cannot be opened).
+//! Exit codes: 0 success (also when standard output is closed early), 1 a statement failed
+//! (or a report: a statement, or the report file itself), 2 a usage or I/O error (including a
+//! database that cannot be opened).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -12,6 +13,7 @@ mod ingest;
 mod model_pull;
 mod output;
 mod pending_file;
+mod report;
 mod runner;
 mod shell;
 
@@ -83,6 +85,26 @@ fn run() -> Result<ExitCode> {
     if let Some(Command::Demo { files, db }) = args.command {
         return ingest::demo(&open(&db, false)?, &files, &db);
     }
+    if let Some(Command::Report {
+        database,
+        report,
+        out,
+        params,
+        replace,
+        csv,
+        progress,
+    }) = args.command
+    {
+        let request = report::ReportRequest {
+            report,
+            out,
+            params,
+            replace,
+            csv,
+            progress,
+        };
+        return report::report(&database, request);
+    }
     if let Some(Command::Model { action }) = args.command {
         let Some((database, sql)) = model_statement(action)? else {
             return Ok(ExitCode::SUCCESS);
@@ -116,7 +138,7 @@ fn run() -> Result<ExitCode> {
     })
 }
 
-fn open(path: &std::path::Path, read_only: bool) -> Result<Session> {
+pub(crate) fn open(path: &std::path::Path, read_only: bool) -> Result<Session> {
     let db = reeldb_engine::Database::builder()
         .read_only(read_only)
         .create_if_missing(!read_only)

@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::array::{Array, RecordBatch};
+use arrow::datatypes::SchemaRef;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use parquet::arrow::ArrowWriter;
-use reeldb_query::flatten_for_text;
+use reeldb_query::{flatten_for_text, vector_previews};
 
 use crate::args::Format;
 
@@ -56,8 +56,6 @@ impl Write for Stdout {
 
 /// In table mode, at most this many rows are drawn; the rest are counted.
 pub const TABLE_ROW_LIMIT: usize = 200;
-/// Vectors show this many leading elements in table and Markdown modes.
-const VECTOR_PREVIEW: usize = 4;
 /// Longer text is cut in table mode.
 const CELL_WIDTH: usize = 60;
 
@@ -289,8 +287,8 @@ fn format_columns(batch: &RecordBatch, cut: bool) -> Result<Vec<Vec<String>>> {
         .columns()
         .iter()
         .map(|column| {
-            if let DataType::FixedSizeList(_, _) = column.data_type() {
-                return Ok(vector_previews(column));
+            if let Some(previews) = vector_previews(column) {
+                return Ok(previews);
             }
             let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
             Ok((0..column.len())
@@ -304,33 +302,6 @@ fn format_columns(batch: &RecordBatch, cut: bool) -> Result<Vec<Vec<String>>> {
                     }
                 })
                 .collect())
-        })
-        .collect()
-}
-
-/// `[0.1, 0.2, 0.3, 0.4, … 512 values]` for each vector.
-fn vector_previews(column: &ArrayRef) -> Vec<String> {
-    let list = column.as_fixed_size_list();
-    let options = FormatOptions::default();
-    let values = list.values();
-    let Ok(formatter) = ArrayFormatter::try_new(values.as_ref(), &options) else {
-        return vec!["?".to_string(); list.len()];
-    };
-    let dim = list.value_length() as usize;
-    (0..list.len())
-        .map(|row| {
-            if list.is_null(row) {
-                return "NULL".to_string();
-            }
-            let start = row * dim;
-            let shown: Vec<String> = (start..start + dim.min(VECTOR_PREVIEW))
-                .map(|i| formatter.value(i).to_string())
-                .collect();
-            if dim > VECTOR_PREVIEW {
-                format!("[{}, … {dim} values]", shown.join(", "))
-            } else {
-                format!("[{}]", shown.join(", "))
-            }
         })
         .collect()
 }

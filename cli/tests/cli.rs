@@ -1,5 +1,11 @@
 //! The `reeldb` binary, run as a real child process: scripts on standard input, the `query`
-//! subcommand and its formats, dot-commands, and exit codes.
+//! subcommand and its formats, dot-commands, exit codes, and reports (`report`, with its
+//! pages opened in headless Chromium in `report/browser.rs`).
+
+// A test target's own modules live in a directory named after it (cargo would take
+// `tests/report.rs` for a test target of its own).
+#[path = "cli/report.rs"]
+mod report;
 
 use std::io::Write;
 use std::path::Path;

@@ -73,7 +73,9 @@ pub use manifest::{
 pub use model_store::{
     BUILTIN_MODEL, BUILTIN_MODEL_DIM, ModelDescription, ModelFiles, check_model_files,
 };
-pub use names::{MAX_FILE_NAME_BYTES, check_file_name, check_file_name_value};
+pub use names::{
+    MAX_FILE_NAME_BYTES, check_file_name, check_file_name_value, validate_output_file_name,
+};
 pub use snapshot::Snapshot;
 pub use transaction::WriteTransaction;
 pub use vector_file::VectorFile;

@@ -9,7 +9,9 @@
 //! Files that statements write outside the database are named here too: a value from a row
 //! that becomes part of a file name (`COPY (...) TO 'sheets/{cluster}.png'`) is checked by
 //! [`check_file_name_value`], and each file or directory name it ends up in by
-//! [`check_file_name`], so that no value can climb out of the directory the user chose.
+//! [`check_file_name`], so that no value can climb out of the directory the user chose. A
+//! report's result files (`csv=NAME`) are one path component by the same rule
+//! ([`validate_output_file_name`]), so they stay in the directory they are written to.
 
 use crate::error::{Error, Result};
 use crate::model_store::BUILTIN_MODEL;
@@ -52,6 +54,17 @@ pub(crate) fn validate_index_name(name: &str) -> Result<()> {
     check_path_component(name).map_err(|reason| {
         Error::InvalidArgument(format!(
             "vector index name '{name}' {reason}; use letters, digits, '-', '_' and '.'"
+        ))
+    })
+}
+
+/// Checks the name of a file reeldb writes for the user into a directory of its own (a
+/// report's `csv=NAME` or `parquet=NAME` result), so that it can only land in that directory;
+/// `what` says where the name was given, for the message.
+pub fn validate_output_file_name(name: &str, what: &str) -> Result<()> {
+    check_path_component(name).map_err(|reason| {
+        Error::InvalidArgument(format!(
+            "{what}: file name '{name}' {reason}; use letters, digits, '-', '_' and '.'"
         ))
     })
 }
@@ -138,10 +151,12 @@ mod tests {
         ] {
             assert!(validate_index_name(bad).is_err(), "{bad:?}");
             assert!(validate_model_name(bad).is_err(), "{bad:?}");
+            assert!(validate_output_file_name(bad, "csv=").is_err(), "{bad:?}");
         }
         for good in ["frames_clip", "clip-vit-b32", "v1.2", "A_9"] {
             validate_index_name(good).unwrap();
             validate_model_name(good).unwrap();
+            validate_output_file_name(good, "csv=").unwrap();
         }
         assert!(validate_model_name(BUILTIN_MODEL).is_err());
         validate_index_name(BUILTIN_MODEL).unwrap();

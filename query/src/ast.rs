@@ -59,6 +59,25 @@ pub enum ReeldbStatement {
 }
 
 impl ReeldbStatement {
+    /// Whether the statement only reads the database (and writes no file), so that it may
+    /// run on a pinned snapshot ([`crate::PinnedSession`]), as in a report.
+    pub fn reads_only(&self) -> bool {
+        match self {
+            ReeldbStatement::ShowVectorIndexes | ReeldbStatement::ShowModels => true,
+            ReeldbStatement::CopyFrom(_)
+            | ReeldbStatement::Vacuum { .. }
+            | ReeldbStatement::Compact { .. }
+            | ReeldbStatement::CreateVectorIndex(_)
+            | ReeldbStatement::DropVectorIndex { .. }
+            | ReeldbStatement::CreateModel(_)
+            | ReeldbStatement::DropModel { .. }
+            | ReeldbStatement::Ingest(_)
+            | ReeldbStatement::Cluster(_)
+            | ReeldbStatement::DetectFaces(_)
+            | ReeldbStatement::SetColumnModel { .. } => false,
+        }
+    }
+
     /// The statement's name if, once started, it runs to its end and commits even when the
     /// caller stops waiting: its work is one blocking call (an index build, a compaction, a
     /// model's check and copy, a vacuum) that nothing interrupts part-way. A shell tells the

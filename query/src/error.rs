@@ -121,6 +121,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// A statement that writes (to the database, or a file as `COPY ... TO` does) where only
+    /// reads may run: on a pinned snapshot ([`crate::PinnedSession`]), as in a report.
+    #[error(
+        "'{statement}' writes, and only statements that read run here (SELECT, WITH, VALUES, \
+         EXPLAIN, SHOW, DESCRIBE, SET); run writes on their own, before, with `reeldb DATABASE` \
+         or `reeldb query`"
+    )]
+    WriteNotAllowed {
+        /// The statement's opening words.
+        statement: String,
+    },
+
     /// Bad input that no other variant describes: a value, a file, a table or a column that
     /// does not fit the statement. The message names it and says what would.
     #[error("{0}")]

@@ -6,7 +6,9 @@
 //! (`grammar.pest`) that sits in front of DataFusion's parser. The session binds the snapshot
 //! a statement runs on and dispatches it to its executor in `statements/`; writes DataFusion
 //! plans (`INSERT`, `DELETE`, `CREATE TABLE`, ...) are carried out there too, in the write
-//! transaction the session began on the version they were planned on.
+//! transaction the session began on the version they were planned on. [`Session::pin`] gives a
+//! [`PinnedSession`] that runs only reads, all on one version; [`report`] runs a Markdown
+//! report's SQL on one and publishes its HTML page.
 //!
 //! ```no_run
 //! # async fn example() -> reeldb_query::Result<()> {
@@ -45,6 +47,7 @@ pub mod graph_tables;
 pub mod ingest;
 mod keyword_functions;
 mod parser;
+pub mod report;
 mod session;
 mod split;
 mod sql_types;
@@ -59,12 +62,12 @@ pub use ast::{CopyFrom, CreateVectorIndex, Ingest, IngestKind, OptionValue, Reel
 pub use catalog::{CATALOG, SCHEMA, SnapshotSchema};
 pub use error::{Error, Result};
 pub use parser::parse_reeldb_statement;
-pub use session::{Session, SessionOptions};
+pub use session::{PinnedSession, Session, SessionOptions};
 pub use split::{ScriptStatement, StatementTracker, ends_statement, split_statements};
 pub use sql_types::{create_table_sql, sql_type_name};
 pub use statements::copy_from::FileFormat;
 pub use table::ReeldbTable;
-pub use text_columns::flatten_for_text;
+pub use text_columns::{flatten_for_text, vector_previews};
 pub use vector_type::VectorTypePlanner;
 
 /// The stack size for threads that plan and run statements. DataFusion walks plans and

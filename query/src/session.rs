@@ -35,6 +35,10 @@ use crate::vector_search::{
 };
 use crate::vector_type::VectorTypePlanner;
 
+mod pinned;
+
+pub use pinned::PinnedSession;
+
 /// Options for a [`Session`].
 #[derive(Debug, Clone, Default)]
 pub struct SessionOptions {
@@ -149,15 +153,7 @@ impl Session {
         for _ in 0..MAX_PLAN_ATTEMPTS {
             let snapshot = self.bind_snapshot()?;
             if let Attempt::Done(stream) = self.execute_on(statement, &snapshot).await? {
-                let schema = stream.schema();
-                let holds_snapshot = stream.map(move |batch| {
-                    let _version = &snapshot;
-                    batch
-                });
-                return Ok(Box::pin(RecordBatchStreamAdapter::new(
-                    schema,
-                    holds_snapshot,
-                )));
+                return Ok(holding(stream, snapshot));
             }
         }
         Err(Error::Engine(reeldb_engine::Error::WriterBusy {
@@ -238,9 +234,15 @@ impl Session {
     /// The tables of the newest version, for DataFusion to resolve names against.
     fn bind_snapshot(&self) -> Result<Arc<Snapshot>> {
         let snapshot = self.db.snapshot()?;
-        self.catalog
-            .register_schema(SCHEMA, Arc::new(SnapshotSchema::new(Arc::clone(&snapshot))))?;
+        self.bind(&snapshot)?;
         Ok(snapshot)
+    }
+
+    /// Makes `snapshot`'s tables the ones DataFusion resolves names against.
+    fn bind(&self, snapshot: &Arc<Snapshot>) -> Result<()> {
+        self.catalog
+            .register_schema(SCHEMA, Arc::new(SnapshotSchema::new(Arc::clone(snapshot))))?;
+        Ok(())
     }
 
     /// What an executor gets for a statement bound to `snapshot`.
@@ -257,6 +259,20 @@ impl Session {
             progress,
         }
     }
+}
+
+/// `stream`, keeping `snapshot` (the version it reads) alive until it is dropped, so vacuum
+/// cannot delete its files meanwhile.
+fn holding(
+    stream: SendableRecordBatchStream,
+    snapshot: Arc<Snapshot>,
+) -> SendableRecordBatchStream {
+    let schema = stream.schema();
+    let holds_snapshot = stream.map(move |batch| {
+        let _version = &snapshot;
+        batch
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, holds_snapshot))
 }
 
 /// Whether the planner ran this statement (`Done`) or found it planned on a version that a

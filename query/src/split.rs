@@ -119,6 +119,23 @@ fn push(
     }
 }
 
+/// The characters of `sql` that are code, with their byte offsets: those outside strings,
+/// quoted identifiers and comments, and not the quotes or comment markers themselves. A
+/// report's `$name` parameters are looked for only there.
+pub(crate) fn code_chars(sql: &str) -> Vec<(usize, char)> {
+    let mut code = Vec::new();
+    let mut scanner = Scanner::default();
+    let mut chars = sql.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let (before, skipped) = (scanner.state, scanner.skip);
+        scanner.step(c, chars.peek().map(|(_, c)| *c));
+        if !skipped && before == State::Code && scanner.state == State::Code {
+            code.push((i, c));
+        }
+    }
+    code
+}
+
 /// Whether `text` holds anything but white space and comments.
 fn has_code(text: &str) -> bool {
     let mut scanner = Scanner::default();
@@ -222,6 +239,15 @@ mod tests {
             vec!["SELECT 'a;b'", "-- c;d\nSELECT \"x;y\" /* ; */ FROM t"]
         );
         assert_eq!(texts("SELECT 'it''s; fine'"), vec!["SELECT 'it''s; fine'"]);
+    }
+
+    #[test]
+    fn code_chars_leave_out_strings_identifiers_and_comments() {
+        let sql = "a'b'\"c\"-- d\ne/* f */g;";
+        let code: String = code_chars(sql).into_iter().map(|(_, c)| c).collect();
+        assert_eq!(code, "aeg;");
+        let offsets: Vec<usize> = code_chars("x 'y' z").into_iter().map(|(i, _)| i).collect();
+        assert_eq!(offsets, [0, 1, 5, 6]);
     }
 
     #[test]

@@ -147,6 +147,39 @@ pub(crate) fn as_text(
     })
 }
 
+/// Leading elements a vector preview shows.
+const VECTOR_PREVIEW: usize = 4;
+
+/// Each vector of a `FixedSizeList` column shortened for people to read, as the shell's
+/// table output and reports show it: `[0.1, 0.2, 0.3, 0.4, … 512 values]`, `NULL` for a
+/// NULL vector. Other columns give `None`.
+pub fn vector_previews(column: &ArrayRef) -> Option<Vec<String>> {
+    let list = column.as_fixed_size_list_opt()?;
+    let values = list.values();
+    let Ok(formatter) = ArrayFormatter::try_new(values.as_ref(), &FormatOptions::default()) else {
+        return Some(vec!["?".to_string(); list.len()]);
+    };
+    let dim = list.value_length() as usize;
+    Some(
+        (0..list.len())
+            .map(|row| {
+                if list.is_null(row) {
+                    return "NULL".to_string();
+                }
+                let start = list.value_offset(row) as usize;
+                let shown: Vec<String> = (start..start + dim.min(VECTOR_PREVIEW))
+                    .map(|i| formatter.value(i).to_string())
+                    .collect();
+                if dim > VECTOR_PREVIEW {
+                    format!("[{}, … {dim} values]", shown.join(", "))
+                } else {
+                    format!("[{}]", shown.join(", "))
+                }
+            })
+            .collect(),
+    )
+}
+
 /// `column` with the rows `nulls` marks NULL made NULL too.
 fn with_nulls(column: &ArrayRef, nulls: &NullBuffer) -> Result<ArrayRef, ArrowError> {
     let keep = arrow::array::BooleanArray::new(nulls.inner().clone(), None);

@@ -278,3 +278,38 @@ fn the_embeddings_readers_never_panic() {
         }
     }
 }
+
+#[test]
+fn the_report_parser_and_binder_never_panic() {
+    use reeldb_query::report::{Parameters, ReportDocument};
+    let corpus: &[&[u8]] = &[
+        b"# Nightly {{day}}\n\nText **{{ day }}** [l]({{u}} \"{{t}}\")\n\n```sql csv=a rows=5\nSELECT $day::date, '$x' -- $y\n; SELECT 1\n```\n",
+        b"- item\n\n  ```SQL parquet=p\n  SELECT $n::int\n  ```\n\n> ```sql\n> SELECT 2;\n> ```\n",
+        b"| a | b |\n|---|---|\n| {{a}} | `{{b}}` |\n\n<p>{{c}}</p>\n\n    ```sql\n    not run\n",
+        b"```sql\n```\n```sql cvs=x\nSELECT 1\n```\n~~~sql rows=many\nSELECT 2\n~~~\n",
+    ];
+    let specials: &[&[u8]] = &[
+        b"```", b"~~~", b"```sql ", b"{{", b"}}", b"$", b"$a", b"\n", b"  ", b"> ", b"- ", b"'",
+        b";", b"csv=", b"rows=", b"=", b"<", b"\xe9",
+    ];
+    let mut parameters = Parameters::new();
+    for name in ["day", "u", "t", "n", "a", "b", "c", "x", "y"] {
+        parameters.insert(name, "v'1").unwrap();
+    }
+    let mut rng = Rng(15);
+    for _ in 0..rounds() {
+        let input = mutate(&mut rng, corpus, specials);
+        let text = String::from_utf8_lossy(&input);
+        let Ok(document) = ReportDocument::parse("r.md", text.as_ref()) else {
+            continue;
+        };
+        for every in [false, true] {
+            if let Ok(statements) = document.bind(&parameters, every) {
+                for statement in statements {
+                    assert!(statement.line >= 1 && statement.line <= text.lines().count() + 1);
+                }
+            }
+        }
+        let _ = document.bind(&Parameters::new(), false);
+    }
+}
