@@ -14,7 +14,7 @@ use reeldb_query::ingest::{
     Alignment, DEMO_FRAMES, DEMO_INTERVAL, EmbeddingsOptions, FrameTarget, FramesOptions,
     IngestControl, IngestReport, NamingScheme, NoProgress, Progress, TranscriptFormat,
     TranscriptOptions, VideoOptions, build_demo, ingest_embeddings, ingest_frames,
-    ingest_transcript, ingest_video, parse_seconds,
+    ingest_transcript, ingest_video, parse_seconds, write_broadcast_report,
 };
 
 use crate::args::{FrameTargetArgs, IngestSource};
@@ -219,6 +219,18 @@ fn print_report(report: &IngestReport) {
     println!("{report}");
 }
 
+/// `word` quoted for a POSIX shell when it holds anything but plain characters.
+fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:".contains(c))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
 /// `reeldb demo [FILES...] [--db PATH]`.
 pub fn demo(session: &Session, files: &[PathBuf], db: &Path) -> Result<ExitCode> {
     let control = interruptible()?;
@@ -230,6 +242,8 @@ pub fn demo(session: &Session, files: &[PathBuf], db: &Path) -> Result<ExitCode>
         &render_dir,
         &control,
     ))?;
+    let report_file = db.with_extension("report.md");
+    let wrote_report = write_broadcast_report(session.database(), &report_file)?;
     #[allow(clippy::print_stdout)]
     {
         if let Some(rendered) = &report.rendered {
@@ -247,6 +261,24 @@ pub fn demo(session: &Session, files: &[PathBuf], db: &Path) -> Result<ExitCode>
         for query in &report.queries {
             println!("  {query}");
         }
+        // The report's search looks for the frames most like frame 12 (the rendered
+        // broadcast's weather map).
+        let kept = if wrote_report {
+            "written to"
+        } else {
+            "kept as it was in"
+        };
+        let stem = db.file_stem().unwrap_or_default().to_string_lossy();
+        println!(
+            "\nand seed 000's page (clusters, t-SNE point and image clouds, grids, a contact \
+             sheet, a search) as a report ({kept} {}):\n\n  reeldb report {} {} --param \
+             video={} --param frame=12 --out {}\n",
+            report_file.display(),
+            db.display(),
+            report_file.display(),
+            shell_word(&report.video),
+            db.with_file_name(format!("{stem}-report")).display(),
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

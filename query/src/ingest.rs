@@ -40,7 +40,8 @@ pub(crate) mod video_decoder;
 pub use alignment::Alignment;
 pub use control::{IngestControl, IngestReport, NoProgress, Progress, Skipped};
 pub use demo::{
-    DEMO_FRAMES, DEMO_INTERVAL, DEMO_VIDEO, DemoReport, build_demo, render_demo_broadcast,
+    BROADCAST_REPORT, DEMO_FRAMES, DEMO_INTERVAL, DEMO_VIDEO, DemoReport, build_demo,
+    render_demo_broadcast, write_broadcast_report,
 };
 pub use embeddings_file::{ImportedVectors, NAME_KEYS, VECTOR_KEYS, read_embeddings};
 pub use embeddings_ingest::{EmbeddingsOptions, ingest_embeddings};

@@ -85,6 +85,28 @@ pub struct DemoReport {
     pub rendered: Option<PathBuf>,
     /// Queries that work on this database.
     pub queries: Vec<String>,
+    /// The video the queries and the example report look at.
+    pub video: String,
+}
+
+/// The example report shipped with reeldb (`docs/examples/broadcast.report.md`): seed 000's
+/// page (clusters, t-SNE point and image clouds, per-cluster grids, a contact sheet of every
+/// cluster, a search with its scores drawn) on a frames table with `builtin` embeddings.
+pub const BROADCAST_REPORT: &str = include_str!("../../../docs/examples/broadcast.report.md");
+
+/// Writes [`BROADCAST_REPORT`] to `path` unless a file is already there (a user's edited copy
+/// is kept); returns whether it wrote. Written beside the database, never inside it.
+pub fn write_broadcast_report(db: &Database, path: &Path) -> Result<bool> {
+    db.check_outside(path)?;
+    if fs::symlink_metadata(path).is_ok() {
+        return Ok(false);
+    }
+    fs::write(path, BROADCAST_REPORT).map_err(|cause| Error::Io {
+        action: "write".into(),
+        path: path.to_path_buf(),
+        cause,
+    })?;
+    Ok(true)
 }
 
 /// Renders the demo broadcast under `dir`: its frames in `dir/<DEMO_VIDEO>/` and its
@@ -218,6 +240,7 @@ pub async fn build_demo(
             .ingested
             .push(ingest_transcript(db, &path, &options).await?);
     }
+    report.video = video.clone();
     report.queries = demo_queries(
         &video,
         report.ingested.iter().any(|r| r.table == "segments"),

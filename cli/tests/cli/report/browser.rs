@@ -211,6 +211,71 @@ fn the_report_page_opens_in_chromium_without_errors_and_draws_its_tables_and_ima
     }
 }
 
+/// The report shipped with reeldb (seed 000's page), as `reeldb demo` writes it and prints
+/// the command: it runs on the demo database, and Chromium shows it without errors.
+#[test]
+fn the_shipped_broadcast_report_runs_on_the_demo_and_opens_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = crate::reeldb(&["demo", "--db", "demo.reeldb"], "", dir.path());
+    assert_eq!(demo.status.code(), Some(0), "{}", text(&demo.stderr));
+    let printed = text(&demo.stdout);
+    let command = printed
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("reeldb report "))
+        .unwrap_or_else(|| panic!("the demo does not print the report's command:\n{printed}"));
+    assert!(dir.path().join("demo.report.md").is_file());
+    let args: Vec<&str> = std::iter::once("report")
+        .chain(command.split(' '))
+        .collect();
+    let out = crate::reeldb(&args, "", dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = dir.path().join("demo-report/index.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    // The point cloud, the image cloud, four grids, the contact sheet, the search and the
+    // timeline: nine pictures, each a PNG that decodes to a real size.
+    let images = page_images(&html);
+    assert_eq!(
+        images.len(),
+        9,
+        "{:?}",
+        images.iter().map(|i| &i.0).collect::<Vec<_>>()
+    );
+    for (kind, bytes) in &images {
+        let picture = image::load_from_memory(bytes).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert!(picture.width() >= 200 && picture.height() >= 100, "{kind}");
+    }
+    assert!(html.contains("DEMO_20240315_180000_Evening_News"));
+    let loaded = open_in_chromium(&page);
+    assert!(
+        loaded.console.is_empty(),
+        "console messages: {:#?}",
+        loaded.console
+    );
+    assert!(
+        loaded.requests.is_empty(),
+        "the page loaded: {:#?}",
+        loaded.requests
+    );
+    assert!(
+        looks_drawn(&loaded.screenshot),
+        "{} colours",
+        colours(&loaded.screenshot)
+    );
+
+    // A second demo keeps the report file the user may have edited.
+    std::fs::write(dir.path().join("demo.report.md"), "# mine\n").unwrap();
+    let again = crate::reeldb(&["demo", "--db", "demo.reeldb"], "", dir.path());
+    assert!(
+        text(&again.stdout).contains("kept as it was in"),
+        "{}",
+        text(&again.stdout)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("demo.report.md")).unwrap(),
+        "# mine\n"
+    );
+}
+
 /// The checks above must be able to fail: a script error, a console error, a missing image
 /// and a network request are all seen, and a page with nothing on it does not look drawn.
 #[test]
