@@ -165,7 +165,7 @@ impl Picture for ContactSheet {
         if rows > MAX_IMAGES || rows as u64 * area > MAX_PIXELS {
             let fit = (MAX_PIXELS / area).min(MAX_IMAGES as u64);
             return exec_err!(
-                "{NAME}(): {rows} images are too many for one sheet: at most {fit} cells of \
+                "{NAME}(): {rows} images (counted so far) are too many for one sheet: at most {fit} cells of \
                  {cell_width}×{cell_height} fit its limit of {MAX_IMAGES} images and {} \
                  megapixels; {FIX}",
                 MAX_PIXELS >> 20

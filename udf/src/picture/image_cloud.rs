@@ -166,7 +166,7 @@ impl Picture for ImageCloud {
     fn check_rows(&self, _options: &Params, rows: usize) -> Result<()> {
         if rows > MAX_IMAGES {
             return exec_err!(
-                "{NAME}(): {rows} images are too many for one cloud (at most {MAX_IMAGES}); \
+                "{NAME}(): {rows} images (counted so far) are too many for one cloud (at most {MAX_IMAGES}); \
                  LIMIT or sample the rows (e.g. WHERE frame % 10 = 0), or GROUP BY to make \
                  several clouds"
             );
