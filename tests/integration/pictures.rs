@@ -525,3 +525,73 @@ fn a_timeline_draws_each_label_in_its_lane_when_it_holds() {
         [["true"]]
     );
 }
+
+#[test]
+fn every_picture_refuses_what_it_cannot_draw_and_says_what_to_change() {
+    let (_dir, db) = database();
+    sql(
+        &db,
+        "CREATE TABLE t (id BIGINT, image BYTEA, label TEXT, v DOUBLE)",
+    );
+    let red = png(32, 24, Rgb([255, 0, 0]));
+    sql(
+        &db,
+        &format!(
+            "INSERT INTO t VALUES (1, X'{}', NULL, NULL), (2, X'{}', 'a', 1.0)",
+            hex(&red[..red.len() / 2]),
+            hex(&red)
+        ),
+    );
+    for (statement, expected) in [
+        // A cut-off image: its format is known, its pixels are not all there.
+        (
+            "SELECT contact_sheet(image ORDER BY id) FROM t",
+            "image 1 cannot be decoded",
+        ),
+        // Too many rows, each refused as the rows arrive (NULL images cost nothing to hold).
+        (
+            "SELECT image_cloud(CAST(NULL AS BYTEA), 1.0, 1.0) FROM range(50001)",
+            "too many for one cloud",
+        ),
+        (
+            "SELECT scatter(value, value) FROM range(2000001)",
+            "too many for one chart",
+        ),
+        (
+            "SELECT heatmap(value, value, 1.0) FROM range(250001)",
+            "too many for one heatmap",
+        ),
+        (
+            "SELECT timeline(value, 'a') FROM range(1000001)",
+            "too many for one timeline",
+        ),
+        (
+            "SELECT timeline(value, value) FROM range(201)",
+            "201 labels are too many lanes",
+        ),
+        // Nothing to draw, or a cell without its labels.
+        (
+            "SELECT scatter(v, v) FROM t WHERE id = 1",
+            "no row has both coordinates",
+        ),
+        (
+            "SELECT timeline(v, label) FROM t WHERE id = 1",
+            "no row has both a time and a label",
+        ),
+        (
+            "SELECT heatmap(label, label, v) FROM t",
+            "has a NULL row or column label",
+        ),
+        (
+            "SELECT heatmap(label, label, v, min => 2, max => 1) FROM t WHERE id = 2",
+            "max (1) must be above min (2)",
+        ),
+        (
+            "SELECT scatter(v, v, width => 10) FROM t",
+            "width must be from 200 to 8192",
+        ),
+    ] {
+        let error = sql_error(&db, statement);
+        assert!(error.contains(expected), "{statement}: {error}");
+    }
+}

@@ -22,6 +22,18 @@ pub struct Parameters {
 }
 
 impl Parameters {
+    /// Parameters given as `(name, value)` pairs, for tests.
+    #[cfg(test)]
+    pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        let mut parameters = Parameters::new();
+        for (name, value) in pairs {
+            if let Err(e) = parameters.insert(*name, *value) {
+                panic!("{name}={value}: {e}");
+            }
+        }
+        parameters
+    }
+
     /// No parameters.
     pub fn new() -> Self {
         Self::default()
@@ -192,11 +204,7 @@ mod tests {
     }
 
     fn parameters(pairs: &[(&str, &str)]) -> Parameters {
-        let mut parameters = Parameters::new();
-        for (name, value) in pairs {
-            parameters.insert(*name, *value).unwrap();
-        }
-        parameters
+        Parameters::from_pairs(pairs)
     }
 
     #[test]

@@ -35,6 +35,20 @@ struct Loaded {
     screenshot: image::RgbImage,
 }
 
+/// Fails unless the page logged no console message and asked for nothing beside itself.
+fn assert_loaded_cleanly(loaded: &Loaded) {
+    assert!(
+        loaded.console.is_empty(),
+        "console messages: {:#?}",
+        loaded.console
+    );
+    assert!(
+        loaded.requests.is_empty(),
+        "the page loaded: {:#?}",
+        loaded.requests
+    );
+}
+
 fn chromium() -> &'static Path {
     let path = Path::new(CHROMIUM);
     assert!(
@@ -172,16 +186,7 @@ fn the_report_page_opens_in_chromium_without_errors_and_draws_its_tables_and_ima
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let page = dir.path().join("nightly/index.html");
     let loaded = open_in_chromium(&page);
-    assert!(
-        loaded.console.is_empty(),
-        "console messages: {:#?}",
-        loaded.console
-    );
-    assert!(
-        loaded.requests.is_empty(),
-        "the page loaded: {:#?}",
-        loaded.requests
-    );
+    assert_loaded_cleanly(&loaded);
 
     let shot = &loaded.screenshot;
     assert_eq!(shot.dimensions(), (1280, 2000));
@@ -246,16 +251,7 @@ fn the_shipped_broadcast_report_runs_on_the_demo_and_opens_in_chromium() {
     }
     assert!(html.contains("DEMO_20240315_180000_Evening_News"));
     let loaded = open_in_chromium(&page);
-    assert!(
-        loaded.console.is_empty(),
-        "console messages: {:#?}",
-        loaded.console
-    );
-    assert!(
-        loaded.requests.is_empty(),
-        "the page loaded: {:#?}",
-        loaded.requests
-    );
+    assert_loaded_cleanly(&loaded);
     assert!(
         looks_drawn(&loaded.screenshot),
         "{} colours",

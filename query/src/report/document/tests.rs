@@ -32,11 +32,7 @@ SELECT 'not a statement';
 "#;
 
 fn parameters(pairs: &[(&str, &str)]) -> Parameters {
-    let mut parameters = Parameters::new();
-    for (name, value) in pairs {
-        parameters.insert(*name, *value).unwrap();
-    }
-    parameters
+    Parameters::from_pairs(pairs)
 }
 
 #[test]
