@@ -26,6 +26,10 @@
 //! `faces` measures frames and faces per second through `DETECT FACES` (YuNet and
 //! MobileFaceNet) on a video and on JPEG frames, against onnxruntime's Python API with numpy
 //! alignment on the same frames (see `faces.rs`).
+//!
+//! `pictures` measures seconds per PNG of `contact_sheet`, `image_cloud`, `scatter` and
+//! `heatmap` through SQL on ingested thumbnails, against Pillow and matplotlib drawing the
+//! same pictures from the same thumbnails (see `pictures.rs`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -34,6 +38,7 @@ mod cluster;
 mod faces;
 mod ingest;
 mod models;
+mod pictures;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -295,7 +300,8 @@ fn main() -> std::process::ExitCode {
                  reeldb-bench cluster [--rows N] [--dim D] [--clusters K] [--tsne-rows N] [--methods M,..] [--no-sklearn] [--sql]\n       \
                  reeldb-bench models [--images N] [--dir DIR] [--repeat R] [--python]\n       \
                  reeldb-bench ingest [--images N] [--dir DIR] [--repeat R]\n       \
-                 reeldb-bench faces [--images N] [--dir DIR] [--repeat R] [--python]";
+                 reeldb-bench faces [--images N] [--dir DIR] [--repeat R] [--python]\n       \
+                 reeldb-bench pictures [--images N] [--sheet N] [--points N] [--cells N] [--dir DIR] [--repeat R] [--python]";
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -313,6 +319,7 @@ fn main() -> std::process::ExitCode {
         Some("models") => runtime.block_on(models::run(&args[1..])),
         Some("ingest") => runtime.block_on(ingest::run(&args[1..])),
         Some("faces") => runtime.block_on(faces::run(&args[1..])),
+        Some("pictures") => runtime.block_on(pictures::run(&args[1..])),
         _ => {
             eprintln!("{usage}");
             return std::process::ExitCode::from(2);
