@@ -78,6 +78,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
         }
         i += 2;
     }
+    if options.images == 0 {
+        return Err("--images must be at least 1".into());
+    }
     if options.sheet > options.images {
         return Err("--sheet cannot be more than --images".into());
     }
