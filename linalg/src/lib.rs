@@ -1,6 +1,6 @@
-//! reeldb's vector maths: the distance kernels, exact nearest neighbours, clustering and 2-D
-//! projections, over vectors held in memory; and the graphs of identities built from the
-//! clusters (co-occurrence across frames, PageRank).
+//! reeldb's vector maths: the distance kernels, exact nearest neighbours, clustering, outlier
+//! scores and 2-D projections, over vectors held in memory; and the graphs of identities built
+//! from the clusters (co-occurrence across frames, PageRank).
 //!
 //! Everything here is pure computation on `f32` slices: no files, no Arrow, no SQL. The
 //! storage engine uses the kernels for its scans and indexes; the SQL functions (`cluster()`,
@@ -40,6 +40,7 @@ pub mod distance;
 mod error;
 pub mod graph;
 pub mod neighbours;
+pub mod outliers;
 pub mod points;
 pub mod projection;
 pub mod rng;

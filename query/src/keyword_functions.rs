@@ -34,7 +34,13 @@ const KEYWORD_FUNCTIONS: &[&str] = &["cluster"];
 
 /// Functions whose named arguments become `'name=value'` texts: the window functions, which
 /// DataFusion refuses them in, and the graph table functions, which read them as text.
-const NAMED_ARGUMENT_FUNCTIONS: &[&str] = &["cluster", "project", "face_cooccurrence", "pagerank"];
+const NAMED_ARGUMENT_FUNCTIONS: &[&str] = &[
+    "cluster",
+    "outliers",
+    "project",
+    "face_cooccurrence",
+    "pagerank",
+];
 
 /// `sql` with every unquoted call of a [`KEYWORD_FUNCTIONS`] name quoted and the named
 /// arguments of [`NAMED_ARGUMENT_FUNCTIONS`] calls in reeldb's text form; `sql` itself when

@@ -1,6 +1,7 @@
 """Writes scikit-learn reference results for reeldb's clustering SQL functions.
 
-    python3 tests/cluster/make_reference.py
+    python3 tests/cluster/make_reference.py          # every file
+    python3 tests/cluster/make_reference.py lof      # only the files named (lof.json)
 
 Made with scikit-learn 1.7.2 (numpy 2.4, scipy 1.17); every file records `sklearn.__version__`
 under "sklearn". Needs scikit-learn, numpy and scipy; it is NOT run by the test suite: the
@@ -22,6 +23,11 @@ It writes into tests/cluster/reference/ (next to this script):
                            classes "truth"; silhouette (euclidean, cosine), ARI, purity
     projection.json        216 points 32-D, 5 blobs; PCA(2) and TSNE(2) embeddings with
                            their trustworthiness (k=5)
+    lof.json               300 points 8-D: 3 Gaussian blobs of different densities, uniform
+                           outliers and exact duplicates; LocalOutlierFactor(n_neighbors=20
+                           and 5, euclidean and cosine) as -negative_outlier_factor_, and the
+                           distance to the 20th nearest other point (made with scikit-learn
+                           1.9.1, numpy 2.4, scipy 1.17)
 
 Every file is {"sklearn": version, "dim": d, "points": [[...], ...], ...method fields}.
 
@@ -42,6 +48,10 @@ So that the Rust tests can compare labels without depending on accidents, the sc
 - every clustering gives the same partition from float32 input, from shuffled points (30
   shuffles for HDBSCAN, whose ties between equal mutual-reachability distances make most
   seeds order-dependent: the seed used is one that is not), and with f32-rounding-sized noise;
+- LOF: a numpy re-implementation of the definition over the full distance matrix gives
+  sklearn's scores, and no point's k-th and (k+1)-th nearest others are within 1e-6 (relative)
+  of each other unless they are the same vector, so the neighbour sets do not depend on how
+  ties or rounding fall;
 - k-means: a numpy re-implementation of sklearn's Lloyd loop gives the same labels, centres
   and iteration count, and no point is within 0.1 (squared distance) of a tie between centres.
 Labels are sklearn's numbers; clusters are the same as sets, but a test should compare them up
@@ -50,6 +60,7 @@ to a renumbering (-1 = noise always).
 
 import json
 import os
+import sys
 import warnings
 from fractions import Fraction
 
@@ -61,6 +72,7 @@ from sklearn.cluster import DBSCAN, HDBSCAN, KMeans, kmeans_plusplus
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE, trustworthiness
 from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference")
 DECIMALS = 4
@@ -447,15 +459,85 @@ def projection():
           f"solver={pca._fit_svd_solver} kl={tsne.kl_divergence_:.4f}")
 
 
+# ---------------------------------------------------------------- outliers
+
+def lof_by_definition(D, k):
+    """LOF from a full distance matrix, as sklearn defines it; also the k-distances."""
+    n = len(D)
+    others = D + np.diag(np.full(n, np.inf))  # a point is not its own neighbour
+    order = np.argsort(others, axis=1, kind="stable")[:, :k]
+    dist = np.take_along_axis(others, order, axis=1)
+    k_dist = dist[:, -1]
+    reach = np.maximum(dist, k_dist[order])
+    lrd = 1.0 / (reach.mean(axis=1) + 1e-10)
+    return (lrd[order] / lrd[:, None]).mean(axis=1), k_dist, order
+
+
+def check_no_near_ties(X, D, k):
+    """No k-th / (k+1)-th nearest pair within 1e-6 (relative) unless they are one vector."""
+    n = len(D)
+    others = D + np.diag(np.full(n, np.inf))
+    order = np.argsort(others, axis=1, kind="stable")
+    for p in range(n):
+        a, b = order[p, k - 1], order[p, k]
+        da, db = others[p, a], others[p, b]
+        if abs(db - da) <= 1e-6 * max(db, 1e-12):
+            assert np.array_equal(X[a], X[b]), (p, k, da, db)
+
+
+def lof():
+    rng = np.random.default_rng(707)
+    d = 8
+    # (size, spread): dense, medium and loose blobs, then uniform outliers
+    spec = [(120, 0.3), (90, 0.8), (55, 1.8)]
+    centres = rng.uniform(-5, 5, (len(spec), d))
+    parts = [c + rng.normal(0, s, (n, d)) for c, (n, s) in zip(centres, spec)]
+    parts.append(rng.uniform(-9, 9, (35, d)))
+    X = np.vstack(parts)
+    X[[5, 6, 7]] = X[4]      # 4 copies of one point in the dense blob (fewer than k)
+    X[[150, 151]] = X[149]   # 3 copies in the medium blob
+    X = to_decimals(X)
+    check_f32_parse(X)
+    cases = {}
+    for metric in ["euclidean", "cosine"]:
+        D = distances(X, metric)
+        for k in [20, 5]:
+            model = LocalOutlierFactor(n_neighbors=k, metric=metric).fit(X)
+            scores = -model.negative_outlier_factor_
+            mine, k_dist, _ = lof_by_definition(D, k)
+            assert np.abs(mine - scores).max() <= 1e-9 * scores.max(), (metric, k)
+            check_no_near_ties(X, D, k)
+            cases[f"lof_{metric}_{k}"] = [round(float(v), 10) for v in scores]
+            if k == 20:
+                nn = NearestNeighbors(n_neighbors=k, metric=metric).fit(X)
+                theirs = nn.kneighbors()[0][:, -1]
+                assert np.abs(theirs - k_dist).max() <= 1e-9
+                cases[f"knn_{metric}_{k}"] = [round(float(v), 10) for v in theirs]
+            print(f"  {metric} k={k}: max {scores.max():.4f}, {int((scores > 1.5).sum())} above 1.5")
+    write("lof.json", {
+        "dim": d, "n": len(X), "blob_sizes": [n for n, _ in spec], "uniform_outliers": 35,
+        "duplicates": [[4, 5, 6, 7], [149, 150, 151]],
+        "notes": "lof_<metric>_<k> = -LocalOutlierFactor(n_neighbors=k, metric).fit(X)."
+                 "negative_outlier_factor_ (algorithm 'auto': a KD-tree for euclidean, brute "
+                 "force for cosine), rounded to 10 decimals: about 1 for inliers, larger is more "
+                 "outlying. knn_<metric>_20 = the distance to the 20th nearest other point "
+                 "(NearestNeighbors.kneighbors() on the training data, which leaves the point "
+                 "itself out). cosine distance = 1 - cosine similarity. Rows 5-7 repeat row 4 "
+                 "and rows 150-151 repeat row 149.",
+        **cases, "points": points_json(X)})
+    print()
+
+
+FILES = {"dbscan_euclidean": dbscan_euclidean, "dbscan_cosine": dbscan_cosine, "kmeans": kmeans,
+         "hdbscan": hdbscan, "quality": quality, "projection": projection, "lof": lof}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     print(f"scikit-learn {VERSION}, numpy {np.__version__}, scipy {scipy.__version__}")
-    dbscan_euclidean()
-    dbscan_cosine()
-    kmeans()
-    hdbscan()
-    quality()
-    projection()
+    names = sys.argv[1:] or list(FILES)
+    for name in names:
+        FILES[name.removesuffix(".json")]()
 
 
 if __name__ == "__main__":

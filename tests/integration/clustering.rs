@@ -1,7 +1,7 @@
-//! Clustering and projections against scikit-learn's results on the same data.
+//! Clustering, outlier scores and projections against scikit-learn's results on the same data.
 //!
 //! `tests/cluster/reference/*.json` hold small datasets and scikit-learn 1.7.2's output on
-//! them, made by `tests/cluster/make_reference.py`. The points are loaded into a table and
+//! them (`lof.json`: 1.9.1's), made by `tests/cluster/make_reference.py`. The points are loaded into a table and
 //! clustered through SQL (and, where numbering matters, through the engine's API).
 
 use std::collections::HashMap;
@@ -83,6 +83,18 @@ fn int_column(batches: &[RecordBatch], column: usize) -> Vec<Option<i64>> {
         .iter()
         .flat_map(|batch| {
             let array = batch.column(column).as_primitive::<Int64Type>();
+            (0..array.len())
+                .map(|row| array.is_valid(row).then(|| array.value(row)))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn float_column(batches: &[RecordBatch], column: usize) -> Vec<Option<f64>> {
+    batches
+        .iter()
+        .flat_map(|batch| {
+            let array = batch.column(column).as_primitive::<Float64Type>();
             (0..array.len())
                 .map(|row| array.is_valid(row).then(|| array.value(row)))
                 .collect::<Vec<_>>()
@@ -299,6 +311,72 @@ fn projections_keep_neighbours_and_repeat_for_a_seed() {
     );
 }
 
+#[test]
+fn outlier_scores_match_scikit_learns_local_outlier_factor() {
+    let case = reference("lof.json");
+    let (_dir, db) = load(&case, None);
+    for (call, expected) in [
+        ("outliers(v)", "lof_euclidean_20"),
+        ("outliers(v, 'lof', 'n_neighbors=5')", "lof_euclidean_5"),
+        ("outliers(v, 'lof', 20, 'cosine')", "lof_cosine_20"),
+        (
+            "outliers(v, 'metric=cosine', 'n_neighbors=5')",
+            "lof_cosine_5",
+        ),
+        ("outliers(v, 'knn', 20)", "knn_euclidean_20"),
+        (
+            "outliers(v, 'knn', n_neighbors => 20, metric => 'cosine')",
+            "knn_cosine_20",
+        ),
+    ] {
+        let query = format!("SELECT {call} OVER () FROM pts ORDER BY id");
+        let ours = float_column(&sql(&db, &query), 0);
+        let theirs = case[expected].as_array().unwrap();
+        assert_eq!(ours.len(), theirs.len(), "{call}");
+        // The neighbours are found in f32 and measured again in f64, so the scores agree to
+        // the reference's 10 decimals (about 5e-11 today); the bound leaves room for other
+        // CPUs' rounding.
+        for (id, (ours, theirs)) in ours.iter().zip(theirs).enumerate() {
+            let (ours, theirs) = (ours.unwrap(), theirs.as_f64().unwrap());
+            assert!(
+                (ours - theirs).abs() <= 1e-6 * theirs.abs() + 1e-9,
+                "{call}, point {id}: {ours} vs scikit-learn's {theirs}"
+            );
+        }
+    }
+}
+
+#[test]
+fn outlier_partitions_are_scored_as_if_alone() {
+    let case = reference("lof.json");
+    let (_dir, db) = load(&case, None);
+    let scores = |query: &str| {
+        let batches = sql(&db, query);
+        let ids = int_column(&batches, 0);
+        let scores = float_column(&batches, 1);
+        ids.into_iter()
+            .map(Option::unwrap)
+            .zip(scores)
+            .collect::<Vec<_>>()
+    };
+    for call in ["outliers(v, 'lof', 10)", "outliers(v, 'knn', 7, 'cosine')"] {
+        let together = scores(&format!(
+            "SELECT id, {call} OVER (PARTITION BY id % 2 ORDER BY id DESC) FROM pts ORDER BY id"
+        ));
+        let mut alone = Vec::new();
+        for half in [0, 1] {
+            alone.extend(scores(&format!(
+                "SELECT id, {call} OVER () FROM pts WHERE id % 2 = {half} ORDER BY id"
+            )));
+        }
+        alone.sort_by_key(|(id, _)| *id);
+        assert_eq!(together, alone, "{call}");
+        // And the partitions did change the scores: each half is scored without the other.
+        let whole = scores(&format!("SELECT id, {call} OVER () FROM pts ORDER BY id"));
+        assert_ne!(together, whole, "{call}");
+    }
+}
+
 /// Two videos with the same three groups of frames (a little apart), and a NULL vector.
 fn two_videos() -> (tempfile::TempDir, reeldb::Database) {
     let dir = tempfile::tempdir().unwrap();
@@ -433,6 +511,26 @@ fn small_and_degenerate_partitions_have_defined_results() {
         rows(&batches),
         vec![vec!["one", "0", "0"], vec!["same", "0", "0"]]
     );
+    // Outlier scores: one row has no neighbour (NULL); identical rows are all inliers (1, as
+    // scikit-learn's 1e-10 makes it) at distance 0; NULL vectors score NULL.
+    let scores = |call: &str| {
+        let query = format!(
+            "SELECT g, min(s), max(s), count(s) FROM (SELECT g, {call} OVER (PARTITION BY g) AS s FROM t) GROUP BY g ORDER BY g"
+        );
+        rows(&sql(&db, &query))
+    };
+    assert_eq!(
+        scores("outliers(v)"),
+        vec![
+            vec!["nulls", "NULL", "NULL", "0"],
+            vec!["one", "NULL", "NULL", "0"],
+            vec!["same", "1", "1", "6"],
+        ]
+    );
+    assert_eq!(
+        scores("outliers(v, 'knn', 3)")[2],
+        vec!["same", "0", "0", "6"]
+    );
     // k above the rows is an error that says what to do.
     let error = sql_error(
         &db,
@@ -480,6 +578,27 @@ fn bad_calls_say_what_is_wrong_and_how_to_fix_it() {
             "SELECT cluster(clip, 'dbscan', 0.1, 'metric=hamming') OVER () FROM frames",
             "'euclidean'",
         ),
+        (
+            "SELECT outliers(clip, 'iforest') OVER () FROM frames",
+            "unknown outlier method 'iforest': use 'lof' (the default) or 'knn'",
+        ),
+        (
+            "SELECT outliers(clip, 'lof', 0) OVER () FROM frames",
+            "n_neighbors must be at least 1",
+        ),
+        (
+            "SELECT outliers(clip, 'knn', 'metric=hamming') OVER () FROM frames",
+            "'euclidean'",
+        ),
+        (
+            "SELECT outliers(clip, 'lof', id) OVER () FROM frames",
+            "argument 3 must be a constant",
+        ),
+        (
+            "SELECT outliers(clip, 20) OVER () FROM frames",
+            "argument 2 must be the method as text",
+        ),
+        ("SELECT outliers(video) OVER () FROM frames", "not a vector"),
         (
             "SELECT project(clip, 'umap') OVER () FROM frames",
             "use 'tsne'",
