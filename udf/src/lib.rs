@@ -41,6 +41,7 @@ use datafusion::prelude::SessionContext;
 pub use analysis::cluster_method::ClusterMethod;
 pub use analysis::cluster_window::cluster_udwf;
 pub use analysis::label_agreement::{adjusted_rand_index_udaf, purity_udaf};
+pub use analysis::outliers_window::outliers_udwf;
 pub use analysis::project_window::project_udwf;
 pub use analysis::silhouette_aggregate::silhouette_udaf;
 pub use model::registry::ModelRegistry;
@@ -49,10 +50,16 @@ pub use scalar::detect_faces::DetectFacesFunc;
 pub use scalar::distance::distance_udf;
 pub use scalar::embed::EmbedFunc;
 pub use scalar::embed_image::EmbedImageFunc;
+pub use scalar::normalize::normalize_udf;
 pub use scalar::pairwise::{Measure, PairwiseVectorFunc, metric_argument};
 pub use scalar::phash::{hamming_udf, phash_udf};
 pub use scalar::similarity::similarity_udf;
 pub use scalar::top_label::top_label_udf;
+pub use scalar::vector_add::vector_add_udf;
+pub use scalar::vector_concat::vector_concat_udf;
+pub use scalar::vector_mean::vector_mean_udaf;
+pub use scalar::vector_scale::vector_scale_udf;
+pub use scalar::vector_sub::vector_sub_udf;
 
 /// The documentation section of the vector functions.
 pub const DOC_SECTION_VECTOR: DocSection = DocSection {
@@ -108,12 +115,17 @@ pub fn doc_sections() -> Vec<DocSection> {
 
 /// Every window function reeldb adds to SQL.
 pub fn all_window_functions() -> Vec<Arc<WindowUDF>> {
-    vec![cluster_udwf(), project_udwf()]
+    vec![cluster_udwf(), outliers_udwf(), project_udwf()]
 }
 
 /// Every aggregate function reeldb adds to SQL.
 pub fn all_aggregate_functions() -> Vec<Arc<AggregateUDF>> {
-    let mut functions = vec![silhouette_udaf(), purity_udaf(), adjusted_rand_index_udaf()];
+    let mut functions = vec![
+        silhouette_udaf(),
+        purity_udaf(),
+        adjusted_rand_index_udaf(),
+        vector_mean_udaf(),
+    ];
     functions.extend(picture::all_picture_functions());
     functions
 }
@@ -123,6 +135,11 @@ pub fn all_functions(models: &Arc<ModelRegistry>) -> Vec<Arc<ScalarUDF>> {
     vec![
         similarity_udf(),
         distance_udf(),
+        vector_add_udf(),
+        vector_sub_udf(),
+        vector_scale_udf(),
+        vector_concat_udf(),
+        normalize_udf(),
         phash_udf(),
         hamming_udf(),
         top_label_udf(),

@@ -1,5 +1,7 @@
 //! Scalar functions: one file per function; `pairwise` holds what similarity and distance
-//! share, `model_args` what the model functions share.
+//! share, `model_args` what the model functions share, and `vector_math` what the vector
+//! arithmetic shares (with `vector_mean`, the one aggregate here, kept beside the scalar
+//! functions whose results it averages).
 
 /// The constructor and identity of a function over a [`ModelRegistry`]
 /// (`crate::model::registry::ModelRegistry`): a struct with fields `registry` and `signature`.
@@ -38,7 +40,14 @@ pub mod distance;
 pub mod embed;
 pub mod embed_image;
 pub mod model_args;
+pub mod normalize;
 pub mod pairwise;
 pub mod phash;
 pub mod similarity;
 pub mod top_label;
+pub mod vector_add;
+pub mod vector_concat;
+pub mod vector_math;
+pub mod vector_mean;
+pub mod vector_scale;
+pub mod vector_sub;
