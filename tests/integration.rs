@@ -14,5 +14,6 @@ mod integration {
     mod models;
     mod pictures;
     mod robustness;
+    mod text_model;
     mod vector_recall;
 }

