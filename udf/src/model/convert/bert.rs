@@ -238,26 +238,11 @@ impl BertWriter<'_> {
             c.hidden_size,
             c.hidden_size,
         )?;
-        let g = &mut self.graph;
         // [batch, seq, hidden] -> [batch, heads, seq, head_dim] (keys: [batch, heads, head_dim, seq]).
-        let query = g.op("Reshape", &[&query, &split_heads], &[]);
-        let query = g.op(
-            "Transpose",
-            &[&query],
-            &[Attribute::Ints("perm", &[0, 2, 1, 3])],
-        );
-        let key = g.op("Reshape", &[&key, &split_heads], &[]);
-        let key = g.op(
-            "Transpose",
-            &[&key],
-            &[Attribute::Ints("perm", &[0, 2, 3, 1])],
-        );
-        let value = g.op("Reshape", &[&value, &split_heads], &[]);
-        let value = g.op(
-            "Transpose",
-            &[&value],
-            &[Attribute::Ints("perm", &[0, 2, 1, 3])],
-        );
+        let query = self.split_heads(&query, &split_heads, &[0, 2, 1, 3]);
+        let key = self.split_heads(&key, &split_heads, &[0, 2, 3, 1]);
+        let value = self.split_heads(&value, &split_heads, &[0, 2, 1, 3]);
+        let g = &mut self.graph;
         let scores = g.op("MatMul", &[&query, &key], &[]);
         let scale = g.scalar(1.0 / (head_dim as f32).sqrt());
         let scores = g.op("Mul", &[&scores, &scale], &[]);
@@ -295,6 +280,14 @@ impl BertWriter<'_> {
         )?;
         let residual = self.graph.op("Add", &[&outer, &states], &[]);
         self.layer_norm(&format!("{p}.output.LayerNorm"), &residual)
+    }
+
+    /// `x` (`[batch, seq, hidden]`) reshaped to `shape` (`[0, 0, heads, head_dim]`) and
+    /// transposed by `perm`.
+    fn split_heads(&mut self, x: &str, shape: &str, perm: &[i64]) -> String {
+        let split = self.graph.op("Reshape", &[x, shape], &[]);
+        self.graph
+            .op("Transpose", &[&split], &[Attribute::Ints("perm", perm)])
     }
 
     /// `x W^T + b` for the linear layer `name` (weight `[outputs, inputs]`).
